@@ -1,0 +1,47 @@
+"""Errors of the domain and the engine: meanings, not status codes (the API maps them in one place)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class DomainError(Exception):
+    """Root of every error the domain and the engine raise on purpose."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class FieldError:
+    """One problem with one field of an input: its location (path parts) and a message."""
+
+    __slots__ = ("loc", "msg")
+
+    def __init__(self, loc: Sequence[str | int], msg: str) -> None:
+        self.loc = list(loc)
+        self.msg = msg
+
+
+class InvalidInput(DomainError):
+    """The input is well-formed JSON but breaks a rule (type, size, depth, required field)."""
+
+    def __init__(self, detail: str, errors: Sequence[FieldError] = ()) -> None:
+        super().__init__(detail)
+        self.errors = list(errors)
+
+
+class SourceRejected(DomainError):
+    """The event source is unknown, disabled, internal or not allowed on this endpoint."""
+
+
+class EventRejected(DomainError):
+    """An event failed its validation schema."""
+
+
+class NotFoundError(DomainError):
+    """The requested entity does not exist."""
+
+
+class Conflict(DomainError):
+    """The entity changed under the caller (a concurrent write won)."""

@@ -1,0 +1,26 @@
+"""The document kinds the product stores, with the fields every adapter indexes."""
+
+from __future__ import annotations
+
+from tracardi.domain.event import Event
+from tracardi.domain.profile import Profile
+from tracardi.domain.session import Session
+from tracardi.domain.source import EventSource
+from tracardi.storage.ports import Index
+
+PROFILES: Index[Profile] = Index(
+    "profile",
+    Profile,
+    fields=("metadata.time.insert", "metadata.time.update"),
+    multi=("ids", "segments"),
+    cached=True,
+)
+SESSIONS: Index[Session] = Index("session", Session, fields=("profile.id", "metadata.time.insert"), cached=True)
+EVENTS: Index[Event] = Index(
+    "event",
+    Event,
+    fields=("profile.id", "session.id", "type", "metadata.time.insert", "source.id"),
+)
+SOURCES: Index[EventSource] = Index("source", EventSource, fields=("name",))
+
+ALL_INDICES = (PROFILES, SESSIONS, EVENTS, SOURCES)

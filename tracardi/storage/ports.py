@@ -1,0 +1,176 @@
+"""Ports: what the engine needs from storage, as Protocols that every adapter implements.
+
+The documents port is shaped after OpenSearch so that both the embedded (SQLite) and the OpenSearch adapter fit:
+documents by id with a version for optimistic concurrency, bulk writes that report each item's outcome, queries given
+as a condition AST (``tracardi.domain.query``) with sort and opaque ``search_after``-style cursors, and a scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from tracardi.domain.query import Condition, Sort
+from tracardi.storage.errors import StorageError
+
+T = TypeVar("T")
+
+
+class Index(Generic[T]):
+    """A kind of document: its name, its msgspec Struct type and the fields an adapter indexes.
+
+    ``fields`` are scalar dot paths to index for equality, range and sort; ``multi`` are list-valued paths
+    (e.g. a profile's ``ids``) indexed per element; ``cached`` asks the adapter to keep recent documents
+    in memory where it can keep that cache exact (the embedded store owns its file, so it can).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        doc_type: type[T],
+        *,
+        fields: tuple[str, ...] = (),
+        multi: tuple[str, ...] = (),
+        cached: bool = False,
+    ) -> None:
+        self.name = name
+        self.doc_type = doc_type
+        self.fields = fields
+        self.multi = multi
+        self.cached = cached
+
+    def __repr__(self) -> str:
+        return f"Index({self.name!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Versioned(Generic[T]):
+    """A stored document and the version it was read at (pass it back as ``if_version`` to write safely)."""
+
+    doc: T
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Put(Generic[T]):
+    """Write a whole document under ``doc_id``.
+
+    ``if_version`` set: only if the stored version is that one. ``create``: only if no document has the id.
+    Neither: an unconditional upsert.
+    """
+
+    index: Index[T]
+    doc_id: str
+    doc: T
+    if_version: int | None = None
+    create: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Delete(Generic[T]):
+    """Delete a document; a missing one is reported as NotFound for that item."""
+
+    index: Index[T]
+    doc_id: str
+
+
+WriteOp = Put[Any] | Delete[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The outcome of one item of a bulk write: its new version, or the error that stopped it."""
+
+    doc_id: str
+    version: int | None = None
+    error: StorageError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a query; ``next`` is an opaque cursor for the page after it, None on the last page."""
+
+    items: list[Versioned[T]] = field(default_factory=list)
+    next: str | None = None
+
+
+class DocumentStore(Protocol):
+    """Profiles, sessions, events, configuration entities and job records, by index."""
+
+    async def migrate(self) -> None:
+        """Create or upgrade the schema (tables/indices); idempotent; never done by a first write."""
+        ...
+
+    async def close(self) -> None:
+        """Flush buffered writes and release connections."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise Unavailable unless the store answers."""
+        ...
+
+    async def get(self, index: Index[T], doc_id: str) -> Versioned[T] | None:
+        """The document with this id, or None."""
+        ...
+
+    async def get_many(self, index: Index[T], doc_ids: Sequence[str]) -> list[Versioned[T]]:
+        """The documents that exist among these ids, in the order asked."""
+        ...
+
+    async def put(
+        self, index: Index[T], doc_id: str, doc: T, *, if_version: int | None = None, create: bool = False
+    ) -> int:
+        """Write one document and return its new version; raise VersionConflict when the condition fails."""
+        ...
+
+    async def delete(self, index: Index[T], doc_id: str) -> bool:
+        """Delete one document; False when there was none."""
+        ...
+
+    async def bulk(self, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Apply many writes; each item succeeds or fails alone and the results come back in order.
+
+        Adapters may share one physical write among concurrent callers (group commit); a result is only
+        returned once the write is durable.
+        """
+        ...
+
+    async def count(self, index: Index[T], where: Condition | None = None) -> int:
+        """How many documents match."""
+        ...
+
+    async def query(
+        self,
+        index: Index[T],
+        where: Condition | None = None,
+        *,
+        sort: Sequence[Sort] = (),
+        limit: int = 20,
+        after: str | None = None,
+    ) -> Page[T]:
+        """One page of matching documents in sort order, starting after the cursor ``after``."""
+        ...
+
+    def scan(
+        self, index: Index[T], where: Condition | None = None, *, page_size: int = 500
+    ) -> AsyncIterator[list[Versioned[T]]]:
+        """Every matching document, page by page, in id order (for jobs and migrations)."""
+        ...
+
+    async def delete_where(self, index: Index[T], where: Condition) -> int:
+        """Delete every matching document; return how many."""
+        ...
+
+
+class Locks(Protocol):
+    """Mutual exclusion by key (a profile id, a session id): in-process on one machine, Redis across hosts."""
+
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]:
+        """An async context manager that holds the lock on ``key`` while inside."""
+        ...
