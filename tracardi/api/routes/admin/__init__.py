@@ -1,0 +1,14 @@
+"""The admin API under /api: bearer-token auth, event sources, and stored records."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount
+
+from tracardi.api.routes.admin import records, sources
+
+
+def admin_mount() -> BaseRoute:
+    return Mount("/api", routes=[*sources.routes, *records.routes])
+
+
+__all__ = ["admin_mount"]

@@ -1,0 +1,115 @@
+"""Admin CRUD of event sources: ``/api/sources``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tracardi.api._body import read_body
+from tracardi.api.errors import json_response, validation_error
+from tracardi.api.routes._common import page_body, page_params, services
+from tracardi.api.routes.admin._auth import admin
+from tracardi.domain.common import NamedEntity
+from tracardi.domain.errors import FieldError, InvalidInput
+from tracardi.domain.source import EventSource
+
+
+class SourceInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """An event source as the admin API takes it (Tracardi's fields; ``type`` may be a bare string)."""
+
+    id: str | None = None
+    name: str = ""
+    type: str | list[str] = "rest"
+    bridge: NamedEntity | None = None
+    timestamp: datetime | None = None
+    description: str = "No description provided"
+    channel: str = ""
+    enabled: bool = True
+    transitional: bool = False
+    tags: list[str] = msgspec.field(default_factory=lambda: ["general"])
+    groups: list[str] = []
+    permanent_profile_id: bool = False
+    requires_consent: bool = False
+    manual: str | None = None
+    locked: bool = False
+    synchronize_profiles: bool = True
+    config: dict[str, Any] | None = None
+    production: bool = False
+    running: bool = False
+
+    def to_source(self, source_id: str) -> EventSource:
+        fields = msgspec.structs.asdict(self)
+        fields["id"] = source_id
+        fields["type"] = [self.type] if isinstance(self.type, str) else self.type
+        fields["bridge"] = self.bridge or NamedEntity(id="", name="")
+        return EventSource(**fields)
+
+
+_decoder = msgspec.json.Decoder(SourceInput)
+MAX_SOURCE_BYTES = 64 * 1024
+
+
+async def _decode(request: Request) -> SourceInput | Response:
+    body = await read_body(request, MAX_SOURCE_BYTES)
+    try:
+        return _decoder.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        return validation_error(exc, "body")
+
+
+@admin
+async def create(request: Request) -> Response:
+    """Create or replace a source given in the body (its ``id`` is required)."""
+    data = await _decode(request)
+    if isinstance(data, Response):
+        return data
+    if not data.id:
+        raise InvalidInput("Event source id is required.", [FieldError(["body", "id"], "required")])
+    existed = await services(request).sources.find(data.id.strip().lower())
+    saved = await services(request).sources.save(data.to_source(data.id))
+    return json_response(saved, 200 if existed else 201)
+
+
+@admin
+async def replace(request: Request) -> Response:
+    """Create or replace the source named in the path."""
+    data = await _decode(request)
+    if isinstance(data, Response):
+        return data
+    source_id = request.path_params["source_id"]
+    if data.id and data.id.strip().lower() != source_id.strip().lower():
+        raise InvalidInput("The body id differs from the path id.", [FieldError(["body", "id"], "must match the path")])
+    saved = await services(request).sources.save(data.to_source(source_id))
+    return json_response(saved)
+
+
+@admin
+async def get(request: Request) -> Response:
+    return json_response(await services(request).sources.get(request.path_params["source_id"]))
+
+
+@admin
+async def delete(request: Request) -> Response:
+    await services(request).sources.delete(request.path_params["source_id"])
+    return json_response({"deleted": request.path_params["source_id"]})
+
+
+@admin
+async def listing(request: Request) -> Response:
+    limit, after = page_params(request)
+    page = await services(request).sources.list(limit=limit, after=after)
+    return json_response(page_body([v.doc for v in page.items], page.next))
+
+
+routes = [
+    Route("/sources", listing, methods=["GET"]),
+    Route("/sources", create, methods=["POST"]),
+    Route("/sources/{source_id}", get, methods=["GET"]),
+    Route("/sources/{source_id}", replace, methods=["PUT"]),
+    Route("/sources/{source_id}", delete, methods=["DELETE"]),
+]

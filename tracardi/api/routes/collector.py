@@ -1,0 +1,125 @@
+"""The collector: ``POST /track`` and the webhook-style ``/collect/{event_type}/{source_id}[/{session_id}]``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tracardi.api._body import read_body
+from tracardi.api.errors import BodyTooLarge, validation_error
+from tracardi.api.routes._common import request_info, services
+from tracardi.api.services import ApiServices
+from tracardi.domain.errors import DomainError, FieldError, InvalidInput, SourceRejected
+from tracardi.domain.payload import EventPayload, OptionalRef, SourceRef, TrackerPayload
+from tracardi.engine import TrackResult
+
+_NULL = b"null"
+_object_decoder = msgspec.json.Decoder(dict[str, Any])
+
+
+def _reject_reason(exc: Exception) -> str:
+    if isinstance(exc, SourceRejected):
+        return "source"
+    if isinstance(exc, InvalidInput):
+        return "invalid_payload"
+    return type(exc).__name__
+
+
+async def _run(
+    svc: ApiServices, request: Request, payload: TrackerPayload, endpoint: str, profile_less: bool
+) -> Response:
+    try:
+        result = await svc.tracker.track(
+            payload, request_info(request, svc), endpoint=endpoint, profile_less=profile_less
+        )
+    except DomainError as exc:
+        svc.metrics.events_rejected.labels(_reject_reason(exc)).inc()
+        raise
+    return _respond(svc, result)
+
+
+def _respond(svc: ApiServices, result: TrackResult) -> Response:
+    if result.response is None:
+        return Response(_NULL, 200, media_type="application/json")
+    status = 226 if result.response.errors else 200
+    return Response(svc.encoder.encode(result.response), status, media_type="application/json")
+
+
+async def track(request: Request) -> Response:
+    """Track a tracker payload (Tracardi's /track)."""
+    svc = services(request)
+    try:
+        body = await read_body(request, svc.options.max_body_bytes)
+    except BodyTooLarge:
+        svc.metrics.events_rejected.labels("too_large").inc()
+        raise
+    try:
+        payload = svc.payload_decoder.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        svc.metrics.events_rejected.labels("invalid_body").inc()
+        return validation_error(exc, "body")
+    profile_less = request.query_params.get("profile_less", "false").lower() == "true"
+    return await _run(svc, request, payload, "rest", profile_less)
+
+
+async def track_put(request: Request) -> Response:
+    """Tracardi's PUT /track: validates the body and answers null (kept for client compatibility)."""
+    svc = services(request)
+    body = await read_body(request, svc.options.max_body_bytes)
+    try:
+        svc.payload_decoder.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        return validation_error(exc, "body")
+    return Response(_NULL, 200, media_type="application/json")
+
+
+def _query_properties(request: Request) -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for key in request.query_params:
+        values = request.query_params.getlist(key)
+        props[key] = values[0] if len(values) == 1 else values
+    return props
+
+
+async def _body_properties(request: Request, svc: ApiServices, json_only: bool) -> dict[str, Any]:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not json_only and ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        async with request.form(max_files=0, max_fields=1000) as form:
+            return {k: (v if isinstance(v, str) else "") for k, v in form.multi_items()}
+    body = await read_body(request, svc.options.max_body_bytes)
+    if not body.strip():
+        return {}
+    try:
+        return _object_decoder.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput("The body must be a JSON object (or a form).", [FieldError(["body"], str(exc))]) from exc
+
+
+async def collect(request: Request) -> Response:
+    """Webhook-style tracking: one event of ``event_type``; query string (GET) or body (POST) as properties."""
+    svc = services(request)
+    params = request.path_params
+    session_id: str | None = params.get("session_id")
+    if request.method == "GET":
+        properties = _query_properties(request)
+    else:
+        properties = await _body_properties(request, svc, json_only=session_id is not None)
+    payload = TrackerPayload(
+        source=SourceRef(id=params["source_id"]),
+        session=OptionalRef(id=session_id) if session_id else None,
+        events=[EventPayload(type=params["event_type"], properties=properties)],
+        options={"saveSession": session_id is not None},
+    )
+    return await _run(svc, request, payload, "webhook", profile_less=session_id is None)
+
+
+routes = [
+    Route("/track", track, methods=["POST"]),
+    Route("/track", track_put, methods=["PUT"]),
+    Route("/collect/{event_type}/{source_id}", collect, methods=["GET", "POST"]),
+    Route("/collect/{event_type}/{source_id}/{session_id}", collect, methods=["GET", "POST"]),
+]

@@ -1,0 +1,34 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tracardi.api.errors import json_response
+from tracardi.api.routes._common import services
+
+
+async def healthz(request: Request) -> Response:
+    """The process is alive and serving."""
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Every dependency answers: 200, else 503 with each check's outcome."""
+    checks = await services(request).readiness()
+    ready = all(v == "ok" for v in checks.values())
+    return json_response({"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503)
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text exposition."""
+    return Response(services(request).metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+routes = [
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+]

@@ -1,0 +1,85 @@
+"""Reading and deleting stored profiles, sessions and events for the admin API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from tracardi.domain.errors import NotFoundError
+from tracardi.domain.event import Event
+from tracardi.domain.profile import Profile
+from tracardi.domain.query import And, Condition, Eq, Range, Sort
+from tracardi.domain.session import Session
+from tracardi.storage import EVENTS, PROFILES, SESSIONS, DocumentStore, Index, Page
+
+T = TypeVar("T")
+
+
+class RecordService:
+    """Get, list (newest first, paged) and delete profiles, sessions and events."""
+
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+
+    async def profile(self, profile_id: str) -> Profile:
+        """The profile with this id, or the one it was merged into."""
+        found = await self._store.get(PROFILES, profile_id)
+        if found is None:
+            page = await self._store.query(PROFILES, Eq(field="ids", value=profile_id), limit=1)
+            found = page.items[0] if page.items else None
+        if found is None:
+            raise NotFoundError(f"Profile `{profile_id}` not found.")
+        return found.doc
+
+    async def session(self, session_id: str) -> Session:
+        return await self._one(SESSIONS, session_id, "Session")
+
+    async def event(self, event_id: str) -> Event:
+        return await self._one(EVENTS, event_id, "Event")
+
+    async def _one(self, index: Index[T], doc_id: str, what: str) -> T:
+        found = await self._store.get(index, doc_id)
+        if found is None:
+            raise NotFoundError(f"{what} `{doc_id}` not found.")
+        return found.doc
+
+    async def delete(self, kind: str, doc_id: str) -> None:
+        indices: dict[str, Index[Any]] = {"profile": PROFILES, "session": SESSIONS, "event": EVENTS}
+        index = indices[kind]
+        if not await self._store.delete(index, doc_id):
+            raise NotFoundError(f"{kind.capitalize()} `{doc_id}` not found.")
+
+    async def profiles(self, *, limit: int, after: str | None) -> Page[Profile]:
+        return await self._store.query(PROFILES, None, sort=_newest("metadata.time.insert"), limit=limit, after=after)
+
+    async def sessions_of(self, profile_id: str, *, limit: int, after: str | None) -> Page[Session]:
+        where = Eq(field="profile.id", value=profile_id)
+        return await self._store.query(SESSIONS, where, sort=_newest("metadata.time.insert"), limit=limit, after=after)
+
+    async def events_of(
+        self,
+        *,
+        profile_id: str | None = None,
+        session_id: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        limit: int,
+        after: str | None,
+    ) -> Page[Event]:
+        """Events of a profile and/or session, newest first."""
+        parts: list[Condition] = []
+        if profile_id:
+            parts.append(Eq(field="profile.id", value=profile_id))
+        if session_id:
+            parts.append(Eq(field="session.id", value=session_id))
+        if event_type:
+            parts.append(Eq(field="type", value=event_type))
+        if since:
+            parts.append(Range(field="metadata.time.insert", gte=since))
+
+        where = And(items=tuple(parts))
+        return await self._store.query(EVENTS, where, sort=_newest("metadata.time.insert"), limit=limit, after=after)
+
+
+def _newest(field: str) -> tuple[Sort, ...]:
+    return (Sort(field=field, desc=True),)

@@ -1,0 +1,39 @@
+"""Prometheus metrics: one registry per running app (no global registry), exposed at /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    """The product's metric objects, registered on their own registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.events_accepted = Counter(
+            "tracardi_events_accepted", "Events accepted by the collector", ["source"], registry=self.registry
+        )
+        self.events_rejected = Counter(
+            "tracardi_events_rejected", "Tracking requests rejected, by reason", ["reason"], registry=self.registry
+        )
+        self.request_latency = Histogram(
+            "tracardi_request_seconds",
+            "HTTP request latency by route template and status class",
+            ["route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.profiles_created = Counter("tracardi_profiles_created", "Profiles created", registry=self.registry)
+        self.sessions_created = Counter("tracardi_sessions_created", "Sessions created", registry=self.registry)
+        self.write_conflicts = Counter(
+            "tracardi_write_conflicts",
+            "Optimistic-concurrency conflicts retried by the tracker",
+            registry=self.registry,
+        )
+        self.inflight = Gauge("tracardi_requests_inflight", "HTTP requests in progress", registry=self.registry)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)

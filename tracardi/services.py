@@ -1,0 +1,134 @@
+"""Composition root, part one: pick the adapters from the settings and build the engine services once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import tomllib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+
+from tracardi.api import ApiServices
+from tracardi.domain.source import EventSource
+from tracardi.engine import RecordService, SourceService, Tracker
+from tracardi.log import get_logger
+from tracardi.metrics import Metrics
+from tracardi.settings import Settings, SettingsError
+from tracardi.storage import DocumentStore, Locks, StorageError
+from tracardi.storage.embedded import SqliteDocumentStore
+from tracardi.storage.indices import ALL_INDICES
+from tracardi.storage.memory import InProcessLocks
+
+log = get_logger("runtime")
+TOKEN_FILE = "admin-token"
+DB_FILE = "tracardi.db"
+
+
+@dataclass(slots=True)
+class Services:
+    """Everything the roles share in one process."""
+
+    settings: Settings
+    store: DocumentStore
+    locks: Locks
+    metrics: Metrics
+    sources: SourceService
+    records: RecordService
+    tracker: Tracker
+    admin_token: str
+
+    def api(self) -> ApiServices:
+        """The subset the HTTP layer uses."""
+        return ApiServices(
+            tracker=self.tracker,
+            sources=self.sources,
+            records=self.records,
+            metrics=self.metrics,
+            admin_token=self.admin_token,
+            readiness=self.readiness,
+            options=self.settings.api,
+        )
+
+    async def readiness(self) -> dict[str, str]:
+        """Each dependency's state: ``ok`` or what is wrong."""
+        try:
+            await self.store.ping()
+        except StorageError as exc:
+            return {"storage": f"unavailable: {exc}"}
+        return {"storage": "ok"}
+
+
+def _open_store(settings: Settings, data_dir: Path) -> DocumentStore:
+    backend = settings.storage.backend
+    if backend != "embedded":
+        raise SettingsError(f"storage.backend = {backend!r} is not available; use 'embedded'")
+    return SqliteDocumentStore(
+        data_dir / DB_FILE,
+        ALL_INDICES,
+        cache_size=settings.storage.cache_size,
+        synchronous=settings.storage.synchronous,
+    )
+
+
+def admin_token(settings: Settings, data_dir: Path) -> str:
+    """The configured admin token, else the one kept in the data folder, else a new one written there."""
+    if settings.admin.token:
+        return settings.admin.token.reveal()
+    path = data_dir / TOKEN_FILE
+    if path.exists():
+        token = path.read_text().strip()
+        if token:
+            log.info("admin_token_loaded", path=str(path.resolve()))
+            return token
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+    log.warning("admin_token_generated", path=str(path.resolve()), hint="send it as Authorization: Bearer <token>")
+    return token
+
+
+class _SourceFile(msgspec.Struct, forbid_unknown_fields=True):
+    sources: list[EventSource] = []
+
+
+def declared_sources(settings: Settings) -> list[EventSource]:
+    """Event sources declared in ``<config dir>/<resources>/*.toml`` (``[[sources]]`` tables)."""
+    if not settings.config_dir:
+        return []
+    folder = Path(settings.config_dir) / settings.runtime.resources
+    found: list[EventSource] = []
+    for path in sorted(folder.glob("*.toml")):
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+            found.extend(msgspec.convert(data, _SourceFile, strict=False).sources)
+        except (tomllib.TOMLDecodeError, msgspec.ValidationError) as exc:
+            raise SettingsError(f"resource file {path}: {exc}") from exc
+    return found
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, metrics: Metrics | None = None) -> AsyncIterator[Services]:
+    """Build the adapters and services; on exit flush buffered writes and close connections."""
+    data_dir = Path(settings.storage.path)
+    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+    store = _open_store(settings, data_dir)
+    await store.migrate()
+    try:
+        metrics = metrics or Metrics()
+        sources = SourceService(store, ttl=settings.tracker.source_cache_ttl)
+        locks = InProcessLocks()
+        tracker = Tracker(store, sources, locks, options=settings.tracker, metrics=metrics)
+        for source in declared_sources(settings):
+            await sources.save(source)
+            log.info("source_declared", source_id=source.id, enabled=source.enabled)
+        token = admin_token(settings, data_dir)
+        yield Services(settings, store, locks, metrics, sources, RecordService(store), tracker, token)
+    finally:
+        await store.close()
