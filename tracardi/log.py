@@ -43,7 +43,7 @@ def configure(fmt: str = "console", level: str = "info") -> None:
 
 def get_logger(name: str) -> Any:
     """A structlog logger tagged with the component name."""
-    return structlog.get_logger(name).bind(component=name)
+    return structlog.get_logger(component=name)
 
 
 bind = structlog.contextvars.bind_contextvars

@@ -9,7 +9,7 @@ from tests.conftest import Running, payload
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"authorization": "Bearer wrong"}, {"authorization": "Basic dGVzdA=="}, {"authorization": "Bearer "}],
+    [{}, {"authorization": "Bearer wrong"}, {"authorization": "Basic dGVzdA=="}, {"authorization": "Bearer"}],
 )
 async def test_admin_api_refuses_without_the_token(server: Running, headers: dict) -> None:
     for path in ("/api/sources", "/api/profiles", "/api/sources/demo"):

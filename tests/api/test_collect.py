@@ -30,8 +30,18 @@ async def test_get_with_session_keeps_a_profile_and_query_becomes_properties(ser
 async def test_post_json_and_form_bodies_become_properties(server: Running) -> None:
     r = await server.client.post("/collect/signup/demo/sess-2", json={"email": "a@b.c", "n": 3})
     assert (await _event(server, r))["properties"] == {"email": "a@b.c", "n": 3}
+    r = await server.client.post("/collect/signup/demo/sess-f", data={"x": "1", "y": ""})
+    assert r.status_code == 422  # with a session the body must be JSON
     r = await server.client.post("/collect/signup/demo", data={"x": "1"})
     assert r.status_code == 200
+
+
+async def test_form_with_too_many_fields_is_refused(server: Running) -> None:
+    body = "&".join(f"k{i}=v" for i in range(1001))
+    r = await server.client.post(
+        "/collect/signup/demo", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert r.status_code == 422
 
 
 async def test_collect_rejects_bad_bodies_and_sources(server: Running) -> None:

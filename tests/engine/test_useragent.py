@@ -30,7 +30,7 @@ from tracardi.engine.useragent import parse_user_agent
             "Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/116.0 Mobile "
             "Safari/537.36",
             "Android",
-            "Chrome Mobile",
+            "Chrome",
             "mobile",
             False,
         ),

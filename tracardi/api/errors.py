@@ -25,7 +25,7 @@ from tracardi.storage import InvalidQuery, StorageError, Unavailable, VersionCon
 _encoder = msgspec.json.Encoder()
 _AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 _PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
-_MISSING = re.compile(r"Object missing required field `(?P<field>[^`]+)`")
+_FIELD = re.compile(r"Object (?:missing required|contains unknown) field `(?P<field>[^`]+)`")
 log = get_logger("api")
 
 
@@ -61,7 +61,7 @@ def validation_error(exc: msgspec.ValidationError | msgspec.DecodeError | Unicod
     if found:
         message = message[: found.start()]
         loc.extend(int(i) if i else name for name, i in _PART.findall(found.group("path")))
-    missing = _MISSING.match(message)
+    missing = _FIELD.match(message)
     if missing:
         loc.append(missing.group("field"))
     return error_response(

@@ -235,8 +235,8 @@ class _Call:
 
     def _update_session(self, session: Session, is_new: bool, profile: Profile | None) -> bool:
         context = self.context
-        changed = merge_context(session, context, self.payload.properties or {})
-        if take_utm(session, context):
+        changed = take_utm(session, context)
+        if merge_context(session, context, self.payload.properties or {}):
             changed = True
         if profile is not None and (session.profile is None or session.profile.id != profile.id):
             session.profile = PrimaryEntity(id=profile.id, primary_id=profile.primary_id)

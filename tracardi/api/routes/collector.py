@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 import msgspec
 from starlette.requests import Request
@@ -77,20 +78,39 @@ async def track_put(request: Request) -> Response:
     return Response(_NULL, 200, media_type="application/json")
 
 
-def _query_properties(request: Request) -> dict[str, Any]:
+def _grouped(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Keys seen once become strings, repeated keys lists of strings (as Tracardi's /collect)."""
     props: dict[str, Any] = {}
-    for key in request.query_params:
-        values = request.query_params.getlist(key)
-        props[key] = values[0] if len(values) == 1 else values
+    for key, value in pairs:
+        if key not in props:
+            props[key] = value
+        elif isinstance(props[key], list):
+            props[key].append(value)
+        else:
+            props[key] = [props[key], value]
     return props
+
+
+def _form_properties(body: bytes) -> dict[str, Any]:
+    try:
+        text = body.decode()
+    except UnicodeDecodeError as exc:
+        raise InvalidInput("The form body is not valid UTF-8.", [FieldError(["body"], "invalid UTF-8")]) from exc
+    try:
+        return _grouped(parse_qsl(text, keep_blank_values=True, max_num_fields=1000))
+    except ValueError as exc:
+        raise InvalidInput("The form has more than 1000 fields.", [FieldError(["body"], str(exc))]) from exc
+
+
+def _query_properties(request: Request) -> dict[str, Any]:
+    return _grouped(request.query_params.multi_items())
 
 
 async def _body_properties(request: Request, svc: ApiServices, json_only: bool) -> dict[str, Any]:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if not json_only and ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        async with request.form(max_files=0, max_fields=1000) as form:
-            return {k: (v if isinstance(v, str) else "") for k, v in form.multi_items()}
     body = await read_body(request, svc.options.max_body_bytes)
+    if not json_only and ctype == "application/x-www-form-urlencoded":
+        return _form_properties(body)
     if not body.strip():
         return {}
     try:

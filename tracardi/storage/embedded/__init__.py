@@ -1,0 +1,5 @@
+"""The embedded storage adapter: documents in one SQLite file, for a single machine with no servers."""
+
+from tracardi.storage.embedded.documents import SqliteDocumentStore
+
+__all__ = ["SqliteDocumentStore"]

@@ -1,0 +1,39 @@
+"""Opening the database file: the writer's connection and the readers' connections."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tracardi.storage.errors import Unavailable
+
+BUSY_TIMEOUT_MS = 5000  # another process holding the write lock (a backup, a CLI) is waited for, not failed on
+WRITER_PAGE_CACHE_KIB = 65536  # index pages stay in memory across commits; SQLite's default is 2 MiB
+
+
+def connect_writer(path: Path, synchronous: str) -> sqlite3.Connection:
+    """The one write connection, in autocommit mode (the writer issues BEGIN/COMMIT), on the WAL file."""
+    conn = sqlite3.connect(path, isolation_level=None, cached_statements=512)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise Unavailable(f"sqlite: {path}: cannot switch to WAL mode (got {mode!r})")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        conn.execute(f"PRAGMA cache_size = -{WRITER_PAGE_CACHE_KIB}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def connect_reader(path: Path) -> sqlite3.Connection:
+    """A read-only connection that a pool hands to one thread at a time."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, cached_statements=512)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA query_only = ON")
+    except BaseException:
+        conn.close()
+        raise
+    return conn

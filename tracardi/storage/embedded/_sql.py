@@ -1,0 +1,101 @@
+"""Names and SQL text of one index, validated and built once when the store is constructed.
+
+Field names reach SQL only as JSON path literals built here from a whitelisted alphabet (letters, digits, ``_``,
+``-``, dots between segments); every value is a bound parameter.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from tracardi.storage.errors import InvalidQuery, StorageError
+
+if TYPE_CHECKING:
+    from tracardi.storage.embedded._cache import DocCache
+    from tracardi.storage.ports import Index
+
+MULTI_TABLE = "multi_values"
+SCHEMA_TABLE = "schema_version"
+
+_FIELD = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+_MAX_FIELD = 256
+
+
+def json_path(field: object) -> str:
+    """The SQL string literal of the JSON path of a dot path, e.g. ``'$.traits."e-mail"'``.
+
+    Raises InvalidQuery for anything outside the field alphabet, which is what keeps SQL out of field names.
+    """
+    if not isinstance(field, str) or len(field) > _MAX_FIELD or not _FIELD.fullmatch(field):
+        raise InvalidQuery(f"invalid field name: {field!r}")
+    segments = (seg if _PLAIN_KEY.fullmatch(seg) else f'"{seg}"' for seg in field.split("."))
+    return "'$." + ".".join(segments) + "'"
+
+
+def sql_literal(text: str) -> str:
+    """A single-quoted SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def sanitize(name: str) -> str:
+    """A name made of letters, digits and underscores only (for table, index and trigger names)."""
+    return _UNSAFE.sub("_", name)
+
+
+class IndexTable:
+    """Everything the store needs about one index: its table, codecs, cache and precomputed statements."""
+
+    def __init__(self, index: Index[Any], cache: DocCache | None) -> None:
+        if not isinstance(index.name, str) or not index.name:
+            raise StorageError(f"an index needs a non-empty name: {index!r}")
+        for field in (*index.fields, *index.multi):
+            json_path(field)
+        self.name = index.name
+        self.base = "doc_" + sanitize(index.name)
+        self.table = f'"{self.base}"'
+        self.fields = frozenset(index.fields)
+        self.multi = frozenset(index.multi)
+        self.spec = msgspec.json.encode({"fields": sorted(self.fields), "multi": sorted(self.multi)}).decode()
+        self.cache = cache
+        self.ready = False  # set once the schema of this index is known to be current
+        self.doc_type: Any = index.doc_type
+        self.check_type = isinstance(index.doc_type, type)
+        self.encoder = msgspec.json.Encoder()
+        self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(index.doc_type)
+        self._statements()
+
+    def _statements(self) -> None:
+        t = self.table
+        # The writer sends many rows as one JSON array of [id, version, document] (the document embedded as JSON,
+        # which ``-> 2`` turns back into its text, byte for byte), so that a run costs a statement per index.
+        each = "SELECT value FROM json_each(CAST(? AS TEXT))"
+        self.sql_versions = f"SELECT json_group_object(id, version) FROM {t} WHERE id IN ({each})"
+        # ``WHERE true`` tells the parser that ON CONFLICT belongs to the INSERT, not to the SELECT's join.
+        self.sql_upsert_many = (
+            f"INSERT INTO {t} (id, version, doc) SELECT value ->> 0, value ->> 1, value -> 2 "
+            "FROM json_each(CAST(? AS TEXT)) WHERE true "
+            "ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc"
+        )
+        self.sql_delete_many = f"DELETE FROM {t} WHERE id IN ({each})"
+        self.sql_get = f"SELECT version, doc FROM {t} WHERE id = ?"
+        self.sql_get_many = f"SELECT id, version, doc FROM {t} WHERE id IN ({each})"
+
+    def index_name(self, field: str) -> str:
+        """The name of the expression index of a declared field (a checksum keeps ``a-b`` and ``a_b`` apart)."""
+        return f"ix_{self.base}__{sanitize(field)}_{zlib.crc32(field.encode()):08x}"
+
+    def decode(self, doc_id: str, text: str | bytes) -> Any:
+        """A fresh document decoded from its stored JSON."""
+        try:
+            return self.decoder.decode(text)
+        except msgspec.DecodeError as exc:
+            raise StorageError(f"{self.name}/{doc_id}: stored document does not decode: {exc}") from exc
+
+    def __repr__(self) -> str:
+        return f"IndexTable({self.name!r})"
