@@ -68,6 +68,7 @@ def make_server(services: Services) -> _Server:
         lifespan="on",
         timeout_graceful_shutdown=int(services.settings.runtime.drain_timeout) or 1,
         server_header=False,
+        proxy_headers=False,  # api.forwarded_ip_header decides which proxy header, if any, names the client
     )
     return _Server(config)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-import uuid
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tracardi.engine.ids import IdFactory
 from tracardi.log import bind, clear, get_logger
 from tracardi.metrics import Metrics
 
@@ -19,13 +20,15 @@ class RequestContext:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._new_id = IdFactory()
+        self._latency: dict[tuple[str, int], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        request_id = _header(scope, b"x-request-id") or self._new_id()
         clear()
         bind(request_id=request_id)
         status = 500
@@ -45,10 +48,16 @@ class RequestContext:
         finally:
             self.metrics.inflight.dec()
             elapsed = time.perf_counter() - start
-            route = scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            self.metrics.request_latency.labels(template, f"{status // 100}xx").observe(elapsed)
+            self._histogram(scope, status).observe(elapsed)
             log.info("request", method=scope["method"], path=scope["path"], status=status, ms=round(elapsed * 1000, 2))
+
+    def _histogram(self, scope: Scope, status: int) -> Any:
+        template = getattr(scope.get("route"), "path", "unmatched")
+        key = (template, status // 100)
+        child = self._latency.get(key)
+        if child is None:
+            child = self._latency[key] = self.metrics.request_latency.labels(template, f"{status // 100}xx")
+        return child
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -23,8 +23,11 @@ def _too_deep(value: Any, limit: int) -> bool:
     return False
 
 
-def check_payload(payload: TrackerPayload, *, max_events: int, max_depth: int) -> None:
-    """Raise InvalidInput naming the first offending field."""
+def check_payload(payload: TrackerPayload, *, max_events: int, max_depth: int, raw: bytes | None = None) -> None:
+    """Raise InvalidInput naming the first offending field.
+
+    With the raw body at hand the nesting walk is skipped when the body has fewer brackets than the limit allows.
+    """
     if len(payload.events) > max_events:
         raise InvalidInput(
             f"Too many events in one payload: {len(payload.events)} > {max_events}.",
@@ -32,6 +35,8 @@ def check_payload(payload: TrackerPayload, *, max_events: int, max_depth: int) -
         )
     if not payload.source.id.strip():
         raise InvalidInput("Source id can not be empty.", [FieldError(("body", "source", "id"), "must not be empty")])
+    if raw is not None and raw.count(b"{") + raw.count(b"[") <= max_depth:
+        max_depth = 1 << 30  # cannot be deeper than its bracket count
     for loc, value in (("context", payload.context), ("properties", payload.properties), ("request", payload.request)):
         if value and _too_deep(value, max_depth):
             raise InvalidInput(

@@ -7,9 +7,7 @@ write with optimistic concurrency (retried on conflict), and answer in Tracardi'
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +23,7 @@ from tracardi.domain.source import EventSource
 from tracardi.engine._events import EventFactory, system_events
 from tracardi.engine._validate import check_payload
 from tracardi.engine._visit import fill_new_session, merge_context, take_utm, timezone_of, user_agent_of
+from tracardi.engine.ids import IdFactory
 from tracardi.engine.sources import SourceService
 from tracardi.metrics import Metrics
 from tracardi.storage import EVENTS, PROFILES, SESSIONS, DocumentStore, Locks, Put, VersionConflict, Versioned
@@ -77,10 +76,6 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _uuid() -> str:
-    return str(uuid.uuid4())
-
-
 class Tracker:
     """Collects tracker payloads into profiles, sessions and events."""
 
@@ -93,7 +88,7 @@ class Tracker:
         options: TrackerOptions | None = None,
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = _utcnow,
-        new_id: Callable[[], str] = _uuid,
+        new_id: Callable[[], str] | None = None,
     ) -> None:
         self._store = store
         self._sources = sources
@@ -101,7 +96,8 @@ class Tracker:
         self._options = options or TrackerOptions()
         self._metrics = metrics or Metrics()
         self._clock = clock
-        self._new_id = new_id
+        self._new_id = new_id or IdFactory()
+        self._accepted: dict[str, Any] = {}
 
     async def track(
         self,
@@ -110,26 +106,34 @@ class Tracker:
         *,
         endpoint: str = "rest",
         profile_less: bool = False,
+        raw: bytes | None = None,
     ) -> TrackResult:
-        """Track a payload as ``/track`` does; raises InvalidInput or SourceRejected before writing anything."""
+        """Track a payload as ``/track`` does; raises InvalidInput or SourceRejected before writing anything.
+
+        ``raw``, the body the payload was decoded from when there was one, lets cheap checks skip work.
+        """
         opts = self._options
-        check_payload(payload, max_events=opts.max_events, max_depth=opts.max_depth)
+        check_payload(payload, max_events=opts.max_events, max_depth=opts.max_depth, raw=raw)
         source = await self._sources.authorize(payload.source.id.strip().lower(), endpoint)
         if not payload.events:
             return TrackResult(response=None)
         flags = self._flags(payload, source, profile_less)
         request = request or RequestInfo()
         session_id = ((payload.session.id if payload.session else None) or "").strip()
-        async with AsyncExitStack() as stack:
-            if session_id:
-                await stack.enter_async_context(self._locks.hold(f"session:{session_id}"))
-            for _ in range(opts.max_retries - 1):
-                try:
-                    return await self._attempt(payload, source, request, flags, session_id)
-                except VersionConflict:
-                    self._metrics.write_conflicts.inc()
-            return await self._attempt(payload, source, request, flags, session_id)
-        raise AssertionError("unreachable")  # pragma: no cover
+        if not session_id:
+            return await self._attempts(payload, source, request, flags, session_id)
+        async with self._locks.hold(f"session:{session_id}"):
+            return await self._attempts(payload, source, request, flags, session_id)
+
+    async def _attempts(
+        self, payload: TrackerPayload, source: EventSource, request: RequestInfo, flags: _Flags, session_id: str
+    ) -> TrackResult:
+        for _ in range(self._options.max_retries - 1):
+            try:
+                return await self._attempt(payload, source, request, flags, session_id)
+            except VersionConflict:
+                self._metrics.write_conflicts.inc()
+        return await self._attempt(payload, source, request, flags, session_id)
 
     def _flags(self, payload: TrackerPayload, source: EventSource, profile_less: bool) -> _Flags:
         transitional = source.transitional
@@ -148,11 +152,11 @@ class Tracker:
     ) -> TrackResult:
         stored_session = await self._store.get(SESSIONS, session_id) if session_id else None
         profile_id = self._profile_id_to_load(payload, stored_session, flags)
-        async with AsyncExitStack() as stack:
-            if profile_id:
-                await stack.enter_async_context(self._locks.hold(f"profile:{profile_id}"))
-            stored_profile = await self._load_profile(profile_id) if profile_id else None
-            return await _Call(self, payload, source, request, flags).run(session_id, stored_session, stored_profile)
+        call = _Call(self, payload, source, request, flags)
+        if not profile_id:
+            return await call.run(session_id, stored_session, None)
+        async with self._locks.hold(f"profile:{profile_id}"):
+            return await call.run(session_id, stored_session, await self._load_profile(profile_id))
 
     def _profile_id_to_load(
         self, payload: TrackerPayload, stored_session: Versioned[Session] | None, flags: _Flags
@@ -303,7 +307,10 @@ class _Call:
 
     def _count(self, profile_new: bool, session_new: bool, n_events: int) -> None:
         m = self.t._metrics
-        m.events_accepted.labels(self.source.id).inc(n_events)
+        counter = self.t._accepted.get(self.source.id)
+        if counter is None:
+            counter = self.t._accepted[self.source.id] = m.events_accepted.labels(self.source.id)
+        counter.inc(n_events)
         if profile_new:
             m.profiles_created.inc()
         if session_new:

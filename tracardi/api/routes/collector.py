@@ -31,12 +31,16 @@ def _reject_reason(exc: Exception) -> str:
 
 
 async def _run(
-    svc: ApiServices, request: Request, payload: TrackerPayload, endpoint: str, profile_less: bool
+    svc: ApiServices,
+    request: Request,
+    payload: TrackerPayload,
+    endpoint: str,
+    profile_less: bool,
+    raw: bytes | None = None,
 ) -> Response:
     try:
-        result = await svc.tracker.track(
-            payload, request_info(request, svc), endpoint=endpoint, profile_less=profile_less
-        )
+        info = request_info(request, svc)
+        result = await svc.tracker.track(payload, info, endpoint=endpoint, profile_less=profile_less, raw=raw)
     except DomainError as exc:
         svc.metrics.events_rejected.labels(_reject_reason(exc)).inc()
         raise
@@ -64,7 +68,7 @@ async def track(request: Request) -> Response:
         svc.metrics.events_rejected.labels("invalid_body").inc()
         return validation_error(exc, "body")
     profile_less = request.query_params.get("profile_less", "false").lower() == "true"
-    return await _run(svc, request, payload, "rest", profile_less)
+    return await _run(svc, request, payload, "rest", profile_less, body)
 
 
 async def track_put(request: Request) -> Response:

@@ -1,0 +1,18 @@
+"""Generated ids are valid, distinct uuid4 strings."""
+
+from __future__ import annotations
+
+import uuid
+
+from tracardi.engine.ids import IdFactory
+
+
+def test_ids_are_distinct_uuid4_strings_across_buffer_refills() -> None:
+    new_id = IdFactory()
+    ids = [new_id() for _ in range(2000)]
+    assert len(set(ids)) == 2000
+    for value in ids[:300]:
+        parsed = uuid.UUID(value)
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+        assert str(parsed) == value
