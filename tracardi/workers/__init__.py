@@ -1,0 +1,1 @@
+"""Role `workers`: see DESIGN.md (work for this role comes with its own issue)."""
