@@ -125,6 +125,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
         sources = SourceService(store, ttl=settings.tracker.source_cache_ttl)
         locks = InProcessLocks()
         tracker = Tracker(store, sources, locks, options=settings.tracker, metrics=metrics)
+        await tracker.warm_up()
         for source in declared_sources(settings):
             await sources.save(source)
             log.info("source_declared", source_id=source.id, enabled=source.enabled)

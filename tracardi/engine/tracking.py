@@ -7,6 +7,7 @@ write with optimistic concurrency (retried on conflict), and answer in Tracardi'
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,7 @@ from tracardi.engine._validate import check_payload
 from tracardi.engine._visit import fill_new_session, merge_context, take_utm, timezone_of, user_agent_of
 from tracardi.engine.ids import IdFactory
 from tracardi.engine.sources import SourceService
+from tracardi.engine.useragent import parse_user_agent
 from tracardi.metrics import Metrics
 from tracardi.storage import EVENTS, PROFILES, SESSIONS, DocumentStore, Locks, Put, VersionConflict, Versioned
 
@@ -98,6 +100,10 @@ class Tracker:
         self._clock = clock
         self._new_id = new_id or IdFactory()
         self._accepted: dict[str, Any] = {}
+
+    async def warm_up(self) -> None:
+        """Compile the user-agent rules off the loop, so the first visitor does not wait for them."""
+        await asyncio.to_thread(parse_user_agent, "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0")
 
     async def track(
         self,
