@@ -15,12 +15,13 @@ import msgspec
 import pytest
 
 from tests.storage.contract import CACHED, CONTRACT_INDICES, DECLARED, Doc, DocumentStoreContract
+from tests.storage.sqlite_helpers import db, rows, store_at
 from tracardi.domain.query import And, Eq, In, Not, Range, Sort
 from tracardi.storage import Delete, Index, InvalidQuery, Put, StorageError, Unavailable
 from tracardi.storage.embedded import SqliteDocumentStore
 from tracardi.storage.embedded import documents as documents_module
-from tracardi.storage.embedded._compile import compile_where
-from tracardi.storage.embedded._sql import IndexTable
+
+__all__ = ["db"]  # the fixture
 
 
 class TestSqliteContract(DocumentStoreContract):
@@ -30,30 +31,6 @@ class TestSqliteContract(DocumentStoreContract):
         await store.migrate()
         yield store
         await store.close()
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / "store.sqlite"
-
-
-@contextlib.asynccontextmanager
-async def store_at(
-    path: Path, indices: tuple[Index[Any], ...] = CONTRACT_INDICES, *, migrate: bool = True, **options: Any
-) -> AsyncIterator[SqliteDocumentStore]:
-    store = SqliteDocumentStore(path, indices, **options)
-    try:
-        if migrate:
-            await store.migrate()
-        yield store
-    finally:
-        await store.close()
-
-
-def rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-    """Look into the file with a connection of our own."""
-    with contextlib.closing(sqlite3.connect(path)) as conn:
-        return conn.execute(sql, params).fetchall()
 
 
 # -- durability and schema ----------------------------------------------------------------------------------------
@@ -82,81 +59,6 @@ async def test_a_write_before_migrate_fails_and_creates_nothing(db: Path) -> Non
         with pytest.raises(StorageError, match="migrate"):
             await store.get(DECLARED, "a")
     assert rows(db, "SELECT name FROM sqlite_master WHERE type = 'table'") == []
-
-
-async def test_migrate_is_idempotent(db: Path) -> None:
-    async with store_at(db) as store:
-        await store.put(DECLARED, "a", Doc(id="a", tags=["t"]))
-        schema = rows(db, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
-        versions = rows(db, "SELECT * FROM schema_version ORDER BY name")
-        await store.migrate()
-        await store.migrate()
-        assert rows(db, "SELECT type, name, sql FROM sqlite_master ORDER BY name") == schema
-        assert rows(db, "SELECT * FROM schema_version ORDER BY name") == versions
-        assert await store.count(DECLARED, Eq(field="tags", value="t")) == 1
-    names = {name for (name,) in rows(db, "SELECT name FROM schema_version")}
-    assert names == {"core", "index:contract-declared", "index:contract-cached", "index:contract-undeclared"}
-
-
-async def test_an_index_added_later_gets_its_table_on_migrate(db: Path) -> None:
-    late = Index("late.index", Doc, fields=("n",))
-    async with store_at(db, (DECLARED,)) as store:
-        await store.put(DECLARED, "a", Doc(id="a"))
-    async with store_at(db, (DECLARED, late), migrate=False) as store:
-        assert await store.get(DECLARED, "a") is not None
-        with pytest.raises(StorageError, match="migrate"):
-            await store.put(late, "x", Doc(id="x"))
-        await store.migrate()
-        assert await store.put(late, "x", Doc(id="x", n=3)) == 1
-        assert await store.count(late, Eq(field="n", value=3)) == 1
-        got = await store.get(DECLARED, "a")
-        assert got is not None
-        assert got.version == 1
-    tables = {name for (name,) in rows(db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"doc_contract_declared", "doc_late_index", "schema_version", "multi_values"} <= tables
-
-
-async def test_a_changed_declaration_is_migrated(db: Path) -> None:
-    before = Index("things", Doc, fields=("n",))
-    after = Index("things", Doc, fields=("name",), multi=("tags",))
-    async with store_at(db, (before,)) as store:
-        await store.bulk([Put(before, f"t{i}", Doc(id=f"t{i}", n=i, tags=[f"tag{i % 2}"])) for i in range(6)])
-    async with store_at(db, (after,), migrate=False) as store:
-        with pytest.raises(StorageError, match="migrate"):
-            await store.count(after)
-        await store.migrate()
-        assert await store.count(after, Eq(field="tags", value="tag1")) == 3
-        await store.put(after, "t1", Doc(id="t1", tags=["tag0"]))
-        assert await store.count(after, Eq(field="tags", value="tag1")) == 2
-    indexes = {name for (name,) in rows(db, "SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert any(name.startswith("ix_doc_things__name_") for name in indexes)
-    assert not any(name.startswith("ix_doc_things__n_") for name in indexes)
-
-
-async def test_layout_json_text_expression_indexes_and_multi_rows(db: Path) -> None:
-    async with store_at(db) as store:
-        await store.put(DECLARED, "a", Doc(id="a", tags=["x", "y", "x"]))
-        await store.put(DECLARED, "b", Doc(id="b", tags=["y"]))
-        await store.put(DECLARED, "a", Doc(id="a", tags=["z"]))
-        await store.delete(DECLARED, "b")
-    assert rows(db, 'SELECT typeof(doc), version FROM "doc_contract_declared"') == [("text", 2)]
-    index_sql = [sql for (sql,) in rows(db, "SELECT sql FROM sqlite_master WHERE tbl_name = 'doc_contract_declared'")]
-    assert any("json_extract(doc, '$.profile.id')" in (sql or "") for sql in index_sql)
-    assert rows(db, "SELECT idx, field, value, doc_id FROM multi_values") == [("contract-declared", "tags", "z", "a")]
-
-
-async def test_declared_fields_are_queried_through_their_indexes(db: Path) -> None:
-    async with store_at(db):
-        pass
-    table = IndexTable(DECLARED, None)
-    for where, expected in [
-        (Eq(field="profile.id", value="p1"), "ix_doc_contract_declared__profile_id"),
-        (Range(field="n", gt=3), "ix_doc_contract_declared__n_"),
-        (Eq(field="tags", value="x"), "multi_values"),
-    ]:
-        sql, params = compile_where(table, where)
-        plan = rows(db, f'EXPLAIN QUERY PLAN SELECT d.id FROM "doc_contract_declared" AS d WHERE {sql}', tuple(params))
-        assert any(expected in str(step[3]) for step in plan), plan
 
 
 # -- group commit and the writer ----------------------------------------------------------------------------------
@@ -216,7 +118,7 @@ async def test_a_failing_run_fails_only_its_own_jobs(db: Path) -> None:
     """Jobs queued together share a transaction, but one that breaks is undone alone."""
 
     def boom(cur: sqlite3.Cursor, args: list[Any], changes: list[Any]) -> list[Any]:
-        cur.execute("""INSERT INTO "doc_contract_declared" VALUES ('ghost', 1, '{"id":"ghost"}')""")
+        cur.execute("""INSERT INTO "doc_contract_declared" (id, version, doc) VALUES ('ghost', 1, '{"id":"ghost"}')""")
         raise sqlite3.OperationalError("disk on fire")
 
     async with store_at(db) as store:
@@ -368,7 +270,8 @@ async def test_the_cache_stays_exact_under_concurrent_writes(db: Path) -> None:
 
         await asyncio.gather(*(worker(w) for w in range(10)))
         stored = {
-            i: (v, msgspec.json.decode(d, type=Doc)) for i, v, d in rows(db, 'SELECT * FROM "doc_contract_cached"')
+            i: (v, msgspec.json.decode(d, type=Doc))
+            for i, v, d in rows(db, 'SELECT id, version, doc FROM "doc_contract_cached"')
         }
         for doc_id in [f"x{w}-{k}" for w in range(10) for k in range(2)]:
             got = await store.get(CACHED, doc_id)

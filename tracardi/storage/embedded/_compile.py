@@ -2,7 +2,7 @@
 
 The table is aliased ``d``. How a field is read depends on its declaration:
 
-- ``Index.fields``: scalar; ``json_extract(d.doc, path)``, the very expression of its index, so SQLite uses it.
+- ``Index.fields``: scalar; its column (which holds ``json_extract(d.doc, path)``), indexed, so SQLite uses it.
 - ``Index.multi``: a list; matched through the ``multi_values`` side table (any element matches).
 - anything else: read on the fly; an array matches when any element matches (``json_each``), an object never.
 
@@ -10,7 +10,8 @@ Values are always bound parameters. Booleans compare as 1/0 (JSON true/false as 
 Datetimes must be timezone-aware and compare as the ISO-8601 UTC strings msgspec writes
 (``2024-05-01T10:00:00Z``, microseconds as ``.123456`` when not zero); documents should hold UTC times. A
 string comparison puts a whole-second time after the fractional times of the same second. Strings holding
-U+0000 round-trip but cannot be matched: SQLite 3.40's JSON functions cut them at the NUL.
+U+0000 round-trip but cannot be matched, except in a declared field: SQLite 3.40's JSON functions cut them at
+the NUL.
 """
 
 from __future__ import annotations
@@ -110,10 +111,11 @@ def _match(table: IndexTable, field: str, template: str, values: Sequence[Any], 
         return (
             f"d.id IN (SELECT doc_id FROM {MULTI_TABLE} WHERE idx = ? AND field = ? AND {template.format(x='value')})"
         )
-    scalar = f"json_extract(d.doc, {path})"
-    if field in table.fields:
+    column = table.columns.get(field)
+    if column is not None:
         params.extend(values)
-        return template.format(x=scalar)
+        return template.format(x=column)
+    scalar = f"json_extract(d.doc, {path})"
     params.extend(values)
     params.extend(values)
     return (
@@ -172,8 +174,9 @@ def _exists(table: IndexTable, field: str, params: list[Any]) -> str:
     if field in table.multi:
         params.extend((table.name, field))
         return f"d.id IN (SELECT doc_id FROM {MULTI_TABLE} WHERE idx = ? AND field = ?)"
-    if field in table.fields:
-        return f"json_extract(d.doc, {path}) IS NOT NULL"
+    column = table.columns.get(field)
+    if column is not None:
+        return f"{column} IS NOT NULL"
     # Present and not null; a list exists when it holds a non-null element (an empty list does not).
     return (
         f"CASE json_type(d.doc, {path}) WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(d.doc, {path}) AS e "

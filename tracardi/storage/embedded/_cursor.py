@@ -1,10 +1,11 @@
 """Sort order and ``search_after``-style cursors.
 
-Rows are ordered by the sort fields (``json_extract`` values; missing and null last, ascending or descending),
-then by document id in the direction of the last sort field (ascending without sort fields), so the order is
-total. A cursor is the base64url of the JSON ``[tag, [sort values...], id]`` of the last row of a page, where
-``tag`` is a checksum of the sort it belongs to; the next page is the rows strictly after that row in the same
-order, which is stable under concurrent writes: no row is returned twice, and none present throughout is missed.
+Rows are ordered by the sort fields (``json_extract`` values, read from their columns for declared fields; missing
+and null last, ascending or descending), then by document id in the direction of the last sort field (ascending
+without sort fields), so the order is total. A cursor is the base64url of the JSON ``[tag, [sort values...], id]``
+of the last row of a page, where ``tag`` is a checksum of the sort it belongs to; the next page is the rows
+strictly after that row in the same order, which is stable under concurrent writes: no row is returned twice, and
+none present throughout is missed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import msgspec
 
 from tracardi.domain.query import Sort
-from tracardi.storage.embedded._sql import json_path
+from tracardi.storage.embedded._sql import IndexTable, json_path
 from tracardi.storage.errors import InvalidQuery
 
 _Cursor = tuple[int, list[str | int | float | None], str]
@@ -44,13 +45,14 @@ class SortPlan:
         return ", ".join(parts)
 
 
-def plan_sort(sort: Sequence[Sort]) -> SortPlan:
+def plan_sort(table: IndexTable, sort: Sequence[Sort]) -> SortPlan:
     """Validate the sort fields and build their SQL."""
     keys = []
     for item in sort:
         if not isinstance(item, Sort):
             raise InvalidQuery(f"not a Sort: {item!r}")
-        keys.append((f"json_extract(d.doc, {json_path(item.field)})", bool(item.desc)))
+        path = json_path(item.field)
+        keys.append((table.columns.get(item.field) or f"json_extract(d.doc, {path})", bool(item.desc)))
     id_desc = keys[-1][1] if keys else False
     spec = ";".join(f"{item.field}:{int(bool(item.desc))}" for item in sort)
     return SortPlan(tuple(keys), id_desc, zlib.crc32(spec.encode()))

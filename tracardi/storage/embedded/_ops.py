@@ -6,8 +6,8 @@ Preparing validates and encodes each item (a snapshot of the document as it was 
 1. reads the stored versions of every id the run touches (one statement per index);
 2. decides each item in queue order against those versions, as if applied one by one (``step``), giving each
    caller its results: new versions, VersionConflict, NotFound;
-3. writes the net effect with one upsert per index (and a delete where it removed documents), the rows
-   travelling as one JSON array parameter.
+3. writes the net effect with one upsert per index (and a delete where it removed documents): a multi-row
+   VALUES binding each row's id, version, JSON text and column values (``_fields``), so SQLite parses no document.
 
 Few statements per run matter more than their size: Python's sqlite3 releases the GIL around every step, and
 under a busy event loop each re-acquisition waits, so a statement per item would make the loop slow the writer.
@@ -22,11 +22,16 @@ from typing import Any
 
 import msgspec
 
-from tracardi.storage.embedded._cache import Entry
 from tracardi.storage.embedded._sql import IndexTable
 from tracardi.storage.embedded._writer import Change
 from tracardi.storage.errors import NotFound, StorageError, VersionConflict
 from tracardi.storage.ports import WriteResult
+
+_MAX_ROWS = 256  # rows per upsert statement
+_MAX_PARAMS = 32766  # SQLite's least limit of parameters per statement since 3.32
+
+Row = tuple[bytes, tuple[Any, ...]]  # a document's JSON and its column values
+Final = tuple[int, Row]  # the version a run leaves a document at, and its row
 
 
 class RunState:
@@ -37,7 +42,7 @@ class RunState:
     def __init__(self, stored: dict[IndexTable, dict[str, int]]) -> None:
         self.stored = stored
         self.current = {table: dict(versions) for table, versions in stored.items()}
-        self.final: dict[IndexTable, dict[str, Entry | None]] = {table: {} for table in stored}
+        self.final: dict[IndexTable, dict[str, Final | None]] = {table: {} for table in stored}
 
 
 Step = Callable[[RunState, IndexTable, str, Any, "int | None"], WriteResult]
@@ -54,11 +59,12 @@ def prepare_put(table: IndexTable, doc_id: object, doc: object, if_version: int 
         return _fail(table, doc_id, "create and if_version exclude each other")
     try:
         text = table.encoder.encode(doc)
-    except (TypeError, msgspec.EncodeError) as exc:
+        row: Row = (text, table.extract(doc, text))
+    except (TypeError, ValueError, msgspec.EncodeError) as exc:
         return _fail(table, doc_id, f"cannot encode the document: {exc}")
     if if_version is not None:
-        return (_if_version, table, doc_id, text, if_version)
-    return (_create if create else _upsert, table, doc_id, text, None)
+        return (_if_version, table, doc_id, row, if_version)
+    return (_create if create else _upsert, table, doc_id, row, None)
 
 
 def prepare_delete(table: IndexTable, doc_id: object) -> Prepared:
@@ -108,17 +114,28 @@ def _stored_versions(cur: sqlite3.Cursor, batches: list[list[Prepared]]) -> dict
 
 
 def _write_net_effect(cur: sqlite3.Cursor, run: RunState, changes: list[Change]) -> None:
-    """One upsert per index for what the run wrote, one delete for what it removed."""
+    """One upsert per index for what the run wrote (per ``_MAX_ROWS`` rows), one delete for what it removed."""
     for table, final in run.final.items():
         stored = run.stored[table]
-        writes = [(doc_id, entry[0], msgspec.Raw(entry[1])) for doc_id, entry in final.items() if entry is not None]
-        deletes = [doc_id for doc_id, entry in final.items() if entry is None and doc_id in stored]
+        params: list[Any] = []
+        deletes = []
+        for doc_id, entry in final.items():
+            if entry is not None:
+                version, (text, columns) = entry
+                params += (doc_id, version, text, *columns)
+            elif doc_id in stored:
+                deletes.append(doc_id)
         if deletes:
             cur.execute(table.sql_delete_many, (msgspec.json.encode(deletes),))
-        if writes:
-            cur.execute(table.sql_upsert_many, (msgspec.json.encode(writes),))
+        chunk = max(1, min(_MAX_ROWS, _MAX_PARAMS // table.width)) * table.width
+        for start in range(0, len(params), chunk):
+            part = params[start : start + chunk]
+            cur.execute(table.sql_upsert(len(part) // table.width), part)
         if table.cache is not None:
-            changes.extend((table.cache, doc_id, entry) for doc_id, entry in final.items())
+            changes.extend(
+                (table.cache, doc_id, None if entry is None else (entry[0], entry[1][0]))
+                for doc_id, entry in final.items()
+            )
 
 
 def _fail(table: IndexTable, doc_id: object, reason: str) -> Prepared:
@@ -129,30 +146,30 @@ def _failed(run: RunState, table: IndexTable, doc_id: str, error: Any, expected:
     return WriteResult(doc_id, error=error)
 
 
-def _upsert(run: RunState, table: IndexTable, doc_id: str, text: Any, expected: int | None) -> WriteResult:
+def _upsert(run: RunState, table: IndexTable, doc_id: str, row: Any, expected: int | None) -> WriteResult:
     current = run.current[table]
     version = current.get(doc_id, 0) + 1
     current[doc_id] = version
-    run.final[table][doc_id] = (version, text)
+    run.final[table][doc_id] = (version, row)
     return WriteResult(doc_id, version)
 
 
-def _create(run: RunState, table: IndexTable, doc_id: str, text: Any, expected: int | None) -> WriteResult:
+def _create(run: RunState, table: IndexTable, doc_id: str, row: Any, expected: int | None) -> WriteResult:
     current = run.current[table]
     if doc_id in current:
         return WriteResult(doc_id, error=VersionConflict(table.name, doc_id, None, current[doc_id]))
     current[doc_id] = 1
-    run.final[table][doc_id] = (1, text)
+    run.final[table][doc_id] = (1, row)
     return WriteResult(doc_id, 1)
 
 
-def _if_version(run: RunState, table: IndexTable, doc_id: str, text: Any, expected: int | None) -> WriteResult:
+def _if_version(run: RunState, table: IndexTable, doc_id: str, row: Any, expected: int | None) -> WriteResult:
     current = run.current[table]
     actual = current.get(doc_id)
     if actual is None or actual != expected:
         return WriteResult(doc_id, error=VersionConflict(table.name, doc_id, expected, actual))
     current[doc_id] = version = actual + 1
-    run.final[table][doc_id] = (version, text)
+    run.final[table][doc_id] = (version, row)
     return WriteResult(doc_id, version)
 
 

@@ -4,8 +4,10 @@
 ``_CORE_STEPS`` applied) and ``index:<name>`` per index (``version`` is the layout version ``INDEX_LAYOUT`` and
 ``spec`` the declared fields and multi fields as JSON). An index whose row matches its declaration is current
 and usable; any other index must be migrated first, and ``migrate()`` brings it to its declaration: it creates
-the table, adds and drops expression indexes, and rebuilds the multi-value rows and triggers when ``multi``
-changed. Adding an Index later only adds its table and row.
+the table, adds the columns of new fields and fills them from the JSON (in one pass; every column when the
+layout changed), drops the columns and indexes of fields no longer declared (and layout 1's expression
+indexes), creates the missing indexes, and rebuilds the multi-value rows when ``multi`` or the layout changed.
+The triggers are recreated each time. Adding an Index later only adds its table and row.
 """
 
 from __future__ import annotations
@@ -16,11 +18,19 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from tracardi.storage.embedded._sql import MULTI_TABLE, SCHEMA_TABLE, IndexTable, json_path, sql_literal
+from tracardi.storage.embedded._sql import (
+    MULTI_TABLE,
+    SCHEMA_TABLE,
+    IndexTable,
+    field_column,
+    json_path,
+    multi_column,
+    sql_literal,
+)
 from tracardi.storage.errors import StorageError
 
 CORE = "core"
-INDEX_LAYOUT = 1
+INDEX_LAYOUT = 2  # 1: expression indexes over the JSON; 2: a column per declared field, filled by the writer
 
 _CORE_STEPS: tuple[tuple[str, ...], ...] = (
     # 1: the shared side table of list-valued fields, one row per (index, field, element, document).
@@ -97,53 +107,88 @@ def _migrate_index(cur: sqlite3.Cursor, table: IndexTable, row: tuple[int, str] 
     cur.execute(
         f"CREATE TABLE IF NOT EXISTS {table.table} (id TEXT PRIMARY KEY, version INTEGER NOT NULL, doc TEXT NOT NULL)"
     )
-    _sync_expression_indexes(cur, table)
-    old_multi = msgspec.json.decode(row[1])["multi"] if row is not None else []
-    _sync_multi(cur, table, rebuild=old_multi != sorted(table.multi))
+    recorded = msgspec.json.decode(row[1]) if row is not None else {"fields": [], "multi": []}
+    same_layout = row is not None and row[0] == INDEX_LAYOUT
+    # Columns that writes have kept up to date; every other declared column is filled from the JSON.
+    kept = {field_column(f) for f in recorded["fields"]} | {multi_column(f) for f in recorded["multi"]}
+    _drop_triggers(cur, table)
+    indexes = _drop_stale_indexes(cur, table)
+    _sync_columns(cur, table, kept if same_layout else set())
+    for sql in indexes.values():
+        cur.execute(sql)
+    rebuild = not same_layout or sorted(recorded["multi"]) != sorted(table.multi)
+    _sync_multi(cur, table, rebuild=rebuild)
     _record(cur, _key(table), INDEX_LAYOUT, table.spec)
 
 
-def _sync_expression_indexes(cur: sqlite3.Cursor, table: IndexTable) -> None:
-    wanted = {table.index_name(field): field for field in table.fields}
-    have = {
-        name
-        for (name,) in cur.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name LIKE 'ix\\_%' ESCAPE '\\'",
-            (table.base,),
-        ).fetchall()
+def _drop_triggers(cur: sqlite3.Cursor, table: IndexTable) -> None:
+    found = cur.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table.base,))
+    for (name,) in found.fetchall():
+        if name.startswith(f"{table.base}__multi_"):
+            cur.execute(f'DROP TRIGGER "{name}"')
+
+
+def _drop_stale_indexes(cur: sqlite3.Cursor, table: IndexTable) -> dict[str, str]:
+    """Drop the field indexes not declared or not as declared (layout 1's expression indexes); the ones to create."""
+    # The id column makes an index serve ``ORDER BY field, id`` (our sort with its tie-breaker) too.
+    wanted = {
+        table.index_name(field): f'CREATE INDEX "{table.index_name(field)}" ON {table.table} ("{column}", id)'
+        for field, column in table.field_columns
     }
+    have = cur.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name LIKE 'ix\\_%' ESCAPE '\\'",
+        (table.base,),
+    ).fetchall()
+    for name, sql in sorted(have):
+        if wanted.get(name) == sql:
+            del wanted[name]
+        else:
+            cur.execute(f'DROP INDEX "{name}"')
+    return wanted
+
+
+def _sync_columns(cur: sqlite3.Cursor, table: IndexTable, kept: set[str]) -> None:
+    """Drop the columns of fields no longer declared, add the new ones, fill those not kept from the JSON."""
+    wanted = {column: f"json_extract(doc, {json_path(field)})" for field, column in table.field_columns}
+    wanted |= {column: f"NULLIF(doc -> {json_path(field)}, 'null')" for field, column in table.multi_columns}
+    have = {name for (name,) in cur.execute("SELECT name FROM pragma_table_info(?)", (table.base,)).fetchall()}
     for name in sorted(have - wanted.keys()):
-        cur.execute(f'DROP INDEX "{name}"')
-    for name, field in wanted.items():
-        # The id column makes the index serve ``ORDER BY field, id`` (our sort with its tie-breaker) too.
-        cur.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON {table.table} (json_extract(doc, {json_path(field)}), id)')
+        if name.startswith(("f_", "m_")):
+            cur.execute(f'ALTER TABLE {table.table} DROP COLUMN "{name}"')
+    for name in sorted(wanted.keys() - have):
+        cur.execute(f'ALTER TABLE {table.table} ADD COLUMN "{name}"')
+    fill = sorted(name for name in wanted if name not in have or name not in kept)
+    if fill:
+        # One pass over the table: SQLite parses each document once here, never again on a write.
+        cur.execute(f"UPDATE {table.table} SET " + ", ".join(f'"{name}" = {wanted[name]}' for name in fill))
 
 
 def _sync_multi(cur: sqlite3.Cursor, table: IndexTable, *, rebuild: bool) -> None:
-    """Triggers keep ``multi_values`` exact on every insert, update and delete, whoever writes."""
-    for suffix in ("ins", "upd", "del"):
-        cur.execute(f'DROP TRIGGER IF EXISTS "{table.base}__multi_{suffix}"')
+    """Triggers keep ``multi_values`` exact on every insert, update and delete, from the list fields' columns."""
     if rebuild:
         cur.execute(f"DELETE FROM {MULTI_TABLE} WHERE idx = ?", (table.name,))
-        for field in sorted(table.multi):
-            cur.execute(_multi_insert(table, field, "t.id") + f" FROM {table.table} AS t, " + _each(field, "t"))
+        for field, column in table.multi_columns:
+            cur.execute(_multi_insert(table, field, "t.id") + f" FROM {table.table} AS t, " + _each(column, "t"))
     if not table.multi:
         return
-    inserts = "".join(
-        _multi_insert(table, field, "NEW.id") + " FROM " + _each(field, "NEW") + "; " for field in sorted(table.multi)
-    )
-    forget = f"DELETE FROM {MULTI_TABLE} WHERE idx = {sql_literal(table.name)} AND doc_id = OLD.id; "
     t, base = table.table, table.base
-    cur.execute(f'CREATE TRIGGER "{base}__multi_ins" AFTER INSERT ON {t} BEGIN {inserts}END')
-    # Most updates (a profile's visit count) leave the lists alone; comparing them is cheaper than rewriting.
-    changed = " OR ".join(
-        f"json_extract(OLD.doc, {json_path(field)}) IS NOT json_extract(NEW.doc, {json_path(field)})"
-        for field in sorted(table.multi)
-    )
-    cur.execute(
-        f'CREATE TRIGGER "{base}__multi_upd" AFTER UPDATE OF doc ON {t} WHEN {changed} BEGIN {forget}{inserts}END'
-    )
-    cur.execute(f'CREATE TRIGGER "{base}__multi_del" AFTER DELETE ON {t} BEGIN {forget}END')
+    inserts = {
+        field: _multi_insert(table, field, "NEW.id") + " FROM " + _each(column, "NEW") + "; "
+        for field, column in table.multi_columns
+    }
+    cur.execute(f'CREATE TRIGGER "{base}__multi_ins" AFTER INSERT ON {t} BEGIN {"".join(inserts.values())}END')
+    # Most updates (a profile's visit count) leave the lists alone: comparing their short texts is all they cost.
+    for field, column in table.multi_columns:
+        forget = (
+            f"DELETE FROM {MULTI_TABLE} WHERE idx = {sql_literal(table.name)} AND field = {sql_literal(field)} "
+            "AND doc_id = OLD.id; "
+        )
+        cur.execute(
+            f'CREATE TRIGGER "{base}__multi_upd_{column}" AFTER UPDATE OF "{column}" ON {t} '
+            f'WHEN OLD."{column}" IS NOT NEW."{column}" BEGIN {forget}{inserts[field]}END'
+        )
+    forget_all = f"DELETE FROM {MULTI_TABLE} WHERE idx = {sql_literal(table.name)} AND doc_id = OLD.id; "
+    cur.execute(f'CREATE TRIGGER "{base}__multi_del" AFTER DELETE ON {t} BEGIN {forget_all}END')
 
 
 def _multi_insert(table: IndexTable, field: str, doc_id: str) -> str:
@@ -153,10 +198,10 @@ def _multi_insert(table: IndexTable, field: str, doc_id: str) -> str:
     )
 
 
-def _each(field: str, source: str) -> str:
+def _each(column: str, source: str) -> str:
     # Elements of a list (or a lone scalar, which counts as a one-element list); never nulls, nested lists,
     # objects, or an object's members (those have a text key).
     return (
-        f"json_each({source}.doc, {json_path(field)}) AS e "
+        f'json_each({source}."{column}") AS e '
         "WHERE e.type NOT IN ('null', 'object', 'array') AND typeof(e.key) != 'text'"
     )

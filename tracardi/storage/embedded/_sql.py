@@ -1,17 +1,23 @@
 """Names and SQL text of one index, validated and built once when the store is constructed.
 
-Field names reach SQL only as JSON path literals built here from a whitelisted alphabet (letters, digits, ``_``,
-``-``, dots between segments); every value is a bound parameter.
+Field names reach SQL only as JSON path literals and column names built here from a whitelisted alphabet
+(letters, digits, ``_``, ``-``, dots between segments); every value is a bound parameter.
+
+An index's table is ``(id, version, doc, <columns>)``: the document as JSON text, then one column per declared
+field (``f_...``, its value as ``json_extract`` reads it) and per list field (``m_...``, its JSON text), filled
+by the writer from values computed in Python (``_fields``), so that SQLite never parses a document to write it.
 """
 
 from __future__ import annotations
 
 import re
 import zlib
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from tracardi.storage.embedded._fields import extractor
 from tracardi.storage.errors import InvalidQuery, StorageError
 
 if TYPE_CHECKING:
@@ -48,6 +54,21 @@ def sanitize(name: str) -> str:
     return _UNSAFE.sub("_", name)
 
 
+def _suffixed(prefix: str, field: str) -> str:
+    """``prefix`` + the sanitized field + a checksum that keeps ``a-b``, ``a_b`` and ``A_b`` apart."""
+    return f"{prefix}{sanitize(field)}_{zlib.crc32(field.encode()):08x}"
+
+
+def field_column(field: str) -> str:
+    """The column of a declared scalar field."""
+    return _suffixed("f_", field)
+
+
+def multi_column(field: str) -> str:
+    """The column of a declared list field (its JSON text)."""
+    return _suffixed("m_", field)
+
+
 class IndexTable:
     """Everything the store needs about one index: its table, codecs, cache and precomputed statements."""
 
@@ -61,33 +82,44 @@ class IndexTable:
         self.table = f'"{self.base}"'
         self.fields = frozenset(index.fields)
         self.multi = frozenset(index.multi)
+        # Column order of the rows the writer binds: fields, then multi fields, each sorted.
+        self.field_columns = tuple((field, field_column(field)) for field in sorted(self.fields))
+        self.multi_columns = tuple((field, multi_column(field)) for field in sorted(self.multi))
+        self.columns = {field: f'd."{column}"' for field, column in self.field_columns}
         self.spec = msgspec.json.encode({"fields": sorted(self.fields), "multi": sorted(self.multi)}).decode()
         self.cache = cache
         self.ready = False  # set once the schema of this index is known to be current
         self.doc_type: Any = index.doc_type
         self.check_type = isinstance(index.doc_type, type)
         self.encoder = msgspec.json.Encoder()
+        self.extract = extractor(sorted(self.fields), sorted(self.multi), self.encoder)
         self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(index.doc_type)
         self._statements()
 
     def _statements(self) -> None:
         t = self.table
-        # The writer sends many rows as one JSON array of [id, version, document] (the document embedded as JSON,
-        # which ``-> 2`` turns back into its text, byte for byte), so that a run costs a statement per index.
+        # Lists of ids travel as one JSON array parameter; rows to write as one multi-row VALUES (``sql_upsert``),
+        # so that a run costs a statement per index and SQLite does not parse the documents it stores.
         each = "SELECT value FROM json_each(CAST(? AS TEXT))"
         self.sql_versions = f"SELECT json_group_object(id, version) FROM {t} WHERE id IN ({each})"
-        # ``WHERE true`` tells the parser that ON CONFLICT belongs to the INSERT, not to the SELECT's join.
-        self.sql_upsert_many = (
-            f"INSERT INTO {t} (id, version, doc) SELECT value ->> 0, value ->> 1, value -> 2 "
-            "FROM json_each(CAST(? AS TEXT)) WHERE true "
-            "ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc"
+        names = [column for _, column in (*self.field_columns, *self.multi_columns)]
+        self.width = 3 + len(names)  # parameters per row: id, version, doc, columns
+        quoted = "".join(f', "{n}"' for n in names)
+        self._insert_head = f"INSERT INTO {t} (id, version, doc{quoted}) VALUES "
+        self._row = "(?, ?, CAST(? AS TEXT)" + ", ?" * len(names) + ")"
+        self._upsert_tail = " ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc" + "".join(
+            f', "{n}" = excluded."{n}"' for n in names
         )
         self.sql_delete_many = f"DELETE FROM {t} WHERE id IN ({each})"
         self.sql_get = f"SELECT version, doc FROM {t} WHERE id = ?"
         self.sql_get_many = f"SELECT id, version, doc FROM {t} WHERE id IN ({each})"
 
+    def sql_upsert(self, rows: int) -> str:
+        """The upsert of ``rows`` rows of ``width`` parameters each (the document is bound as UTF-8 bytes)."""
+        return _upsert_sql(self._insert_head, self._row, rows, self._upsert_tail)
+
     def index_name(self, field: str) -> str:
-        """The name of the expression index of a declared field (a checksum keeps ``a-b`` and ``a_b`` apart)."""
+        """The name of the index of a declared field (a checksum keeps ``a-b`` and ``a_b`` apart)."""
         return f"ix_{self.base}__{sanitize(field)}_{zlib.crc32(field.encode()):08x}"
 
     def decode(self, doc_id: str, text: str | bytes) -> Any:
@@ -99,3 +131,8 @@ class IndexTable:
 
     def __repr__(self) -> str:
         return f"IndexTable({self.name!r})"
+
+
+@lru_cache(maxsize=1024)
+def _upsert_sql(head: str, row: str, rows: int, tail: str) -> str:
+    return head + ", ".join([row] * rows) + tail

@@ -158,7 +158,7 @@ class SqliteDocumentStore:
         table = self._table(index)
         if not isinstance(limit, int) or limit < 1:
             raise InvalidQuery(f"limit must be a positive integer, not {limit!r}")
-        plan = plan_sort(sort)
+        plan = plan_sort(table, sort)
         where_sql, params = compile_where(table, where)
         if after is not None:
             values, last_id = decode_cursor(plan, after)
