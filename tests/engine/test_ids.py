@@ -16,3 +16,16 @@ def test_ids_are_distinct_uuid4_strings_across_buffer_refills() -> None:
         assert parsed.version == 4
         assert parsed.variant == uuid.RFC_4122
         assert str(parsed) == value
+
+
+def test_time_ordered_ids_sort_by_time_and_stay_unique() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    new_id = IdFactory()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    ids = [new_id.time_ordered(start + timedelta(milliseconds=i)) for i in range(500)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 500
+    parsed = uuid.UUID(ids[0])
+    assert parsed.version == 7
+    assert parsed.variant == uuid.RFC_4122

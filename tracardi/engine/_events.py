@@ -48,7 +48,7 @@ class EventFactory:
         request: dict[str, Any],
         ip: str | None,
         now: datetime,
-        new_id: Callable[[], str],
+        new_id: Callable[[datetime], str],
         debug: bool,
     ) -> None:
         self._source = Entity(id=source_id)
@@ -76,7 +76,7 @@ class EventFactory:
         context = ep.context or {}
         tags = ep.tags or []
         event = Event(
-            id=(ep.id or "").strip().lower() or self._new_id(),
+            id=(ep.id or "").strip().lower() or self._new_id(self._now),
             type=etype,
             name=event_name(etype),
             metadata=EventMetadata(
@@ -108,7 +108,7 @@ class EventFactory:
         """A system event (``profile-created``, ``visit-started``, ``session-opened``) of this call."""
         when = self._now - timedelta(seconds=seconds_before)
         event = Event(
-            id=self._new_id(),
+            id=self._new_id(when),
             type=etype,
             name=event_name(etype),
             metadata=EventMetadata(time=EventTime(insert=when, create=when), ip=self._ip, channel=self._channel),

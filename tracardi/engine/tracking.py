@@ -98,7 +98,9 @@ class Tracker:
         self._options = options or TrackerOptions()
         self._metrics = metrics or Metrics()
         self._clock = clock
-        self._new_id = new_id or IdFactory()
+        ids = IdFactory()
+        self._new_id = new_id or ids
+        self._event_id: Callable[[datetime], str] = ids.time_ordered
         self._accepted: dict[str, Any] = {}
 
     async def warm_up(self) -> None:
@@ -291,7 +293,7 @@ class _Call:
             request=request,
             ip=self.request.ip,
             now=self.now,
-            new_id=self.t._new_id,
+            new_id=self.t._event_id,
             debug=self.flags.debug,
         )
         events = [factory.build(ep, self.context) for ep in self.payload.events]

@@ -19,7 +19,8 @@ SESSIONS: Index[Session] = Index("session", Session, fields=("profile.id", "meta
 EVENTS: Index[Event] = Index(
     "event",
     Event,
-    fields=("profile.id", "session.id", "type", "metadata.time.insert", "source.id"),
+    # every indexed field costs each event insert a random index page: only what the product queries by
+    fields=("profile.id", "session.id", "metadata.time.insert"),
 )
 SOURCES: Index[EventSource] = Index("source", EventSource, fields=("name",))
 
