@@ -22,6 +22,7 @@ from typing import Any
 
 import msgspec
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from tracardi.api import STATE_KEY, create_app
 from tracardi.domain.payload import TrackerPayload
@@ -39,7 +40,7 @@ class Tracardi:
         self._services: Services | None = None
         self._stack: contextlib.AsyncExitStack | None = None
         self._metrics = Metrics()
-        self.app: Starlette = create_app(self._app_lifespan, self._metrics)
+        self.app: ASGIApp = create_app(self._app_lifespan, self._metrics)
 
     @property
     def services(self) -> Services:

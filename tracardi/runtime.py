@@ -14,6 +14,7 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from tracardi import log as logging_setup
 from tracardi.api import STATE_KEY, create_app
@@ -45,7 +46,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-def build_app(services: Services) -> Starlette:
+def build_app(services: Services) -> ASGIApp:
     """The HTTP app over already-open services (its lifespan only hands them to the routes)."""
 
     @contextlib.asynccontextmanager

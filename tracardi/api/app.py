@@ -10,8 +10,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
 from tracardi.api import errors
+from tracardi.api.fast_track import FastTrack
 from tracardi.api.middleware import RequestContext
 from tracardi.api.routes import collector, health, openapi
 from tracardi.api.routes.admin import admin_mount
@@ -22,7 +24,7 @@ from tracardi.storage import StorageError
 Lifespan = Callable[[Starlette], AbstractAsyncContextManager[dict[str, Any]]]
 
 
-def create_app(lifespan: Lifespan, metrics: Metrics) -> Starlette:
+def create_app(lifespan: Lifespan, metrics: Metrics) -> ASGIApp:
     """The ASGI app; ``lifespan`` must yield ``{"tracardi": ApiServices}`` (see tracardi.embed for one that does).
 
     CORS echoes any Origin with credentials allowed, as Tracardi does, so the browser tracker (fetch with an
@@ -30,7 +32,6 @@ def create_app(lifespan: Lifespan, metrics: Metrics) -> Starlette:
     """
     routes = [*collector.routes, *health.routes, *openapi.routes, admin_mount()]
     middleware = [
-        Middleware(RequestContext, metrics=metrics),
         Middleware(
             CORSMiddleware,
             allow_origin_regex=".*",
@@ -41,7 +42,7 @@ def create_app(lifespan: Lifespan, metrics: Metrics) -> Starlette:
             max_age=600,
         ),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=middleware,
         exception_handlers={
@@ -53,6 +54,7 @@ def create_app(lifespan: Lifespan, metrics: Metrics) -> Starlette:
         },
         lifespan=lifespan,
     )
+    return RequestContext(FastTrack(app), metrics)
 
 
 __all__ = ["Lifespan", "create_app"]

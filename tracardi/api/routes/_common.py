@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
+from starlette.types import Scope
 
 from tracardi.api.services import STATE_KEY, ApiServices
 from tracardi.domain.errors import FieldError, InvalidInput
 from tracardi.engine import RequestInfo
 
-_HIDDEN_HEADERS = (b"authorization", b"cookie")
+_HIDDEN_HEADERS = ("authorization", "cookie")
 
 
 def services(request: Request) -> ApiServices:
@@ -20,17 +21,20 @@ def services(request: Request) -> ApiServices:
 
 def request_info(request: Request, svc: ApiServices) -> RequestInfo:
     """Client ip, headers without credentials, and the user agent of an HTTP call."""
-    headers: dict[str, str] = {}
-    for key, value in request.scope["headers"]:
-        if key not in _HIDDEN_HEADERS:
-            headers[key.decode("latin-1")] = value.decode("latin-1")
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
+    return request_info_from_scope(request.scope, headers, svc)
+
+
+def request_info_from_scope(scope: Scope, headers: dict[str, str], svc: ApiServices) -> RequestInfo:
+    """The same from an ASGI scope and its already-decoded headers."""
+    kept = {k: v for k, v in headers.items() if k not in _HIDDEN_HEADERS}
     ip: str | None = None
-    forwarded = svc.options.forwarded_ip_header
-    if forwarded and headers.get(forwarded.lower()):
-        ip = headers[forwarded.lower()].split(",")[0].strip()
-    elif request.client:
-        ip = request.client.host
-    return RequestInfo(ip=ip, headers=headers, user_agent=headers.get("user-agent", ""))
+    forwarded = svc.options.forwarded_ip_header.lower()
+    if forwarded and kept.get(forwarded):
+        ip = kept[forwarded].split(",")[0].strip()
+    elif scope.get("client"):
+        ip = scope["client"][0]
+    return RequestInfo(ip=ip, headers=kept, user_agent=kept.get("user-agent", ""))
 
 
 def page_params(request: Request, *, default: int = 20, maximum: int = 1000) -> tuple[int, str | None]:

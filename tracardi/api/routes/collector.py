@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tracardi.api._body import read_body
-from tracardi.api.errors import BodyTooLarge, validation_error
+from tracardi.api.errors import validation_error
 from tracardi.api.routes._common import request_info, services
 from tracardi.api.services import ApiServices
 from tracardi.domain.errors import DomainError, FieldError, InvalidInput, SourceRejected
@@ -52,23 +52,6 @@ def _respond(svc: ApiServices, result: TrackResult) -> Response:
         return Response(_NULL, 200, media_type="application/json")
     status = 226 if result.response.errors else 200
     return Response(svc.encoder.encode(result.response), status, media_type="application/json")
-
-
-async def track(request: Request) -> Response:
-    """Track a tracker payload (Tracardi's /track)."""
-    svc = services(request)
-    try:
-        body = await read_body(request, svc.options.max_body_bytes)
-    except BodyTooLarge:
-        svc.metrics.events_rejected.labels("too_large").inc()
-        raise
-    try:
-        payload = svc.payload_decoder.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        svc.metrics.events_rejected.labels("invalid_body").inc()
-        return validation_error(exc, "body")
-    profile_less = request.query_params.get("profile_less", "false").lower() == "true"
-    return await _run(svc, request, payload, "rest", profile_less, body)
 
 
 async def track_put(request: Request) -> Response:
@@ -142,7 +125,7 @@ async def collect(request: Request) -> Response:
 
 
 routes = [
-    Route("/track", track, methods=["POST"]),
+    # POST /track is served by tracardi.api.fast_track in front of the router
     Route("/track", track_put, methods=["PUT"]),
     Route("/collect/{event_type}/{source_id}", collect, methods=["GET", "POST"]),
     Route("/collect/{event_type}/{source_id}/{session_id}", collect, methods=["GET", "POST"]),
