@@ -35,8 +35,12 @@ def check_payload(payload: TrackerPayload, *, max_events: int, max_depth: int, r
         )
     if not payload.source.id.strip():
         raise InvalidInput("Source id can not be empty.", [FieldError(("body", "source", "id"), "must not be empty")])
-    if raw is not None and raw.count(b"{") + raw.count(b"[") <= max_depth:
-        max_depth = 1 << 30  # cannot be deeper than its bracket count
+    # a body cannot nest deeper than its number of brackets: then only the event types need a look
+    shallow = raw is not None and raw.count(b"{") + raw.count(b"[") <= max_depth
+    if shallow:
+        for i, event in enumerate(payload.events):
+            _check_event(i, event.type, None, None, max_depth)
+        return
     for loc, value in (("context", payload.context), ("properties", payload.properties), ("request", payload.request)):
         if value and _too_deep(value, max_depth):
             raise InvalidInput(
