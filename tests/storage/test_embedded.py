@@ -397,3 +397,36 @@ async def test_synchronous_normal_still_stores(db: Path) -> None:
         await store.put(DECLARED, "a", Doc(id="a"))
     async with store_at(db) as store:
         assert await store.get(DECLARED, "a") is not None
+
+
+async def test_wal_is_checkpointed_off_the_commit_path(tmp_path) -> None:
+    """The WAL does not grow without bound although commits never checkpoint themselves."""
+
+    import msgspec
+
+    from tracardi.storage import Index, Put
+    from tracardi.storage.embedded import SqliteDocumentStore, _checkpoint
+
+    class Blob(msgspec.Struct):
+        id: str
+        text: str
+
+    blobs = Index("blob", Blob)
+    store = SqliteDocumentStore(tmp_path / "db.sqlite", [blobs], synchronous="NORMAL")
+    store._checkpointer._threshold = 256 * 1024
+    await store.migrate()
+    try:
+        for round_ in range(40):
+            await store.bulk(
+                [Put(blobs, f"{round_}-{i}", Blob(id=f"{round_}-{i}", text="x" * 4000)) for i in range(20)]
+            )
+        for _ in range(40):
+            if store._checkpointer.checkpoints:
+                break
+            await asyncio.sleep(_checkpoint.CHECK_EVERY_S)
+        assert store._checkpointer.checkpoints > 0
+        assert await store.count(blobs) == 800
+    finally:
+        await store.close()
+    wal = tmp_path / "db.sqlite-wal"
+    assert not wal.exists() or wal.stat().st_size == 0

@@ -9,10 +9,8 @@ from tracardi.storage.errors import Unavailable
 
 BUSY_TIMEOUT_MS = 5000  # another process holding the write lock (a backup, a CLI) is waited for, not failed on
 WRITER_PAGE_CACHE_KIB = 65536  # index pages stay in memory across commits; SQLite's default is 2 MiB
-# Checkpoint when the WAL holds this many pages (SQLite's default is 1000): hot pages (recent index leaves, profiles)
-# are copied into the database once per checkpoint rather than ten times, about 7% fewer page writes under /track
-# load; the WAL grows to ~40 MiB between checkpoints.
-WAL_CHECKPOINT_PAGES = 10000
+# The writer never checkpoints during a commit: _checkpoint.Checkpointer does it on its own thread.
+WAL_CHECKPOINT_PAGES = 0
 
 
 def connect_writer(path: Path, synchronous: str) -> sqlite3.Connection:

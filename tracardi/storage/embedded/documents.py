@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from tracardi.domain.query import Condition, Sort
 from tracardi.storage.embedded import _schema
 from tracardi.storage.embedded._cache import DocCache, Entry
+from tracardi.storage.embedded._checkpoint import Checkpointer
 from tracardi.storage.embedded._compile import compile_where
 from tracardi.storage.embedded._cursor import after_clause, decode_cursor, encode_cursor, plan_sort
 from tracardi.storage.embedded._ops import Prepared, apply_writes, delete_where, prepare_delete, prepare_put
@@ -55,6 +56,7 @@ class SqliteDocumentStore:
         self._path = Path(path)
         self._tables = _declare(indices, cache_size)
         self._writer = Writer(self._path, mode)
+        self._checkpointer = Checkpointer(self._path)
         self._reads = ReadPool(self._path)
         self._started = False
         self._open = False
@@ -86,6 +88,8 @@ class SqliteDocumentStore:
             return
         self._closed = True
         try:
+            if self._started:
+                await asyncio.to_thread(self._checkpointer.stop)
             await self._writer.stop()
         finally:
             await asyncio.to_thread(self._reads.close)
@@ -253,6 +257,7 @@ class SqliteDocumentStore:
             if not self._started:
                 self._started = True
                 self._writer.start()
+                self._checkpointer.start()
             applied: _schema.Applied = await self._writer.call(_applied, None)
             current = _schema.current(self._tables.values(), applied)
             for table in self._tables.values():
