@@ -2,21 +2,41 @@
 
 from tracardi.storage.errors import InvalidQuery, NotFound, StorageError, Unavailable, VersionConflict
 from tracardi.storage.indices import EVENTS, PROFILES, SESSIONS, SOURCES
-from tracardi.storage.ports import Delete, DocumentStore, Index, Locks, Page, Put, Versioned, WriteOp, WriteResult
+from tracardi.storage.ports import (
+    DeadLetter,
+    Delete,
+    DocumentStore,
+    Index,
+    Job,
+    Leases,
+    Locks,
+    Page,
+    Put,
+    Queue,
+    QueueStats,
+    Versioned,
+    WriteOp,
+    WriteResult,
+)
 
 __all__ = [
     "EVENTS",
     "PROFILES",
     "SESSIONS",
     "SOURCES",
+    "DeadLetter",
     "Delete",
     "DocumentStore",
     "Index",
     "InvalidQuery",
+    "Job",
+    "Leases",
     "Locks",
     "NotFound",
     "Page",
     "Put",
+    "Queue",
+    "QueueStats",
     "StorageError",
     "Unavailable",
     "VersionConflict",
