@@ -81,6 +81,11 @@ class RedisQueue:
     def __repr__(self) -> str:
         return f"RedisQueue(prefix={self.keys.prefix!r})"
 
+    @property
+    def client(self) -> aioredis.Redis:
+        """The connection pool, for other adapters on the same Redis (leases)."""
+        return self._r
+
     async def ping(self) -> None:
         try:
             await self._r.ping()
