@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from tracardi import log as logging_setup
 from tracardi.api import STATE_KEY, create_app
+from tracardi.jobs import run_jobs
 from tracardi.services import Services, open_services
 from tracardi.settings import Settings
 from tracardi.workers import run_workers
@@ -114,8 +115,10 @@ async def run(settings: Settings, roles: tuple[str, ...]) -> None:
                     group.create_task(_serve_api(make_server(services), stop))
                 if "workers" in roles:
                     group.create_task(run_workers(services.workers(), settings.workers, stop))
+                if "jobs" in roles:
+                    group.create_task(run_jobs(services.jobs, settings.jobs, stop))
                 for role in roles:
-                    if role not in ("api", "workers"):
+                    if role not in ("api", "workers", "jobs"):
                         group.create_task(_idle_role(role, stop))
         finally:
             stop.set()

@@ -9,13 +9,14 @@ import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 
 from tracardi.api import ApiServices
 from tracardi.domain.source import EventSource
-from tracardi.engine import Background, QueueService, RecordService, SourceService, Tracker
+from tracardi.engine import Background, Heartbeat, JobService, QueueService, RecordService, SourceService, Tracker
 from tracardi.log import get_logger
 from tracardi.metrics import Metrics
 from tracardi.settings import Settings, SettingsError
@@ -47,6 +48,7 @@ class Services:
     leases: Leases
     background: Background
     queues: QueueService
+    jobs: JobService
 
     def api(self) -> ApiServices:
         """The subset the HTTP layer uses."""
@@ -98,6 +100,10 @@ async def _open_queue(settings: Settings, store: DocumentStore) -> tuple[Queue, 
     embedded = SqliteQueue(store)
     await embedded.migrate()
     return embedded, InProcessLeases()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def admin_token(settings: Settings, data_dir: Path) -> str:
@@ -169,6 +175,14 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
             leases,
             Background(queue),
             QueueService(queue, metrics=metrics),
+            JobService(
+                settings.jobs.definitions,
+                store,
+                leases,
+                Heartbeat(store, tracker, _utcnow),
+                _utcnow,
+                lease_ttl=settings.jobs.lease_ttl,
+            ),
         )
     finally:
         if queue is not None:

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from tracardi.api import ApiOptions
-from tracardi.engine import TrackerOptions
+from tracardi.engine import JobsOptions, TrackerOptions
 from tracardi.workers import WorkersOptions
 
 DEFAULT_CONFIG = Path("config/tracardi.toml")
@@ -104,6 +104,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     redis: RedisOptions = msgspec.field(default_factory=RedisOptions)
     runtime: RuntimeOptions = msgspec.field(default_factory=RuntimeOptions)
     workers: WorkersOptions = msgspec.field(default_factory=WorkersOptions)
+    jobs: JobsOptions = msgspec.field(default_factory=JobsOptions)
     config_dir: str = ""
     """Folder of the config file that was loaded (set by the loader)."""
 
@@ -153,8 +154,13 @@ def load_settings(
             raise SettingsError(f"setting `{section}` must be a table")
         current.update(values)
     data["config_dir"] = str(path.parent) if path else ""
+    where = f" (file {path})" if path else ""
     try:
-        return msgspec.convert(data, Settings, strict=False, dec_hook=_dec_hook)
+        settings = msgspec.convert(data, Settings, strict=False, dec_hook=_dec_hook)
     except msgspec.ValidationError as exc:
-        where = f" (file {path})" if path else ""
         raise SettingsError(f"invalid setting: {exc}{where}") from exc
+    for spec in settings.jobs.definitions:
+        problem = spec.check()
+        if problem:
+            raise SettingsError(f"invalid setting jobs.definitions: {problem}{where}")
+    return settings

@@ -1,6 +1,8 @@
 """Use cases over the storage ports: tracking, sources and stored records."""
 
 from tracardi.engine.background import Background, QueueService
+from tracardi.engine.heartbeat import Heartbeat
+from tracardi.engine.jobs import JobService, JobsOptions
 from tracardi.engine.records import RecordService
 from tracardi.engine.sources import SourceService, normalize_source
 from tracardi.engine.tracking import RequestInfo, Tracker, TrackerOptions, TrackResult
@@ -8,6 +10,9 @@ from tracardi.engine.traits import copy_props_to_traits
 
 __all__ = [
     "Background",
+    "Heartbeat",
+    "JobService",
+    "JobsOptions",
     "QueueService",
     "RecordService",
     "RequestInfo",

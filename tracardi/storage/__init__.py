@@ -1,7 +1,7 @@
 """Storage ports and errors: what the engine and the entry points may import from storage."""
 
 from tracardi.storage.errors import InvalidQuery, NotFound, StorageError, Unavailable, VersionConflict
-from tracardi.storage.indices import EVENTS, PROFILES, SESSIONS, SOURCES
+from tracardi.storage.indices import EVENTS, JOB_RUNS, PROFILES, SESSIONS, SOURCES
 from tracardi.storage.ports import (
     DeadLetter,
     Delete,
@@ -21,6 +21,7 @@ from tracardi.storage.ports import (
 
 __all__ = [
     "EVENTS",
+    "JOB_RUNS",
     "PROFILES",
     "SESSIONS",
     "SOURCES",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracardi.domain.event import Event
+from tracardi.domain.jobs import JobRun
 from tracardi.domain.profile import Profile
 from tracardi.domain.session import Session
 from tracardi.domain.source import EventSource
@@ -23,4 +24,6 @@ EVENTS: Index[Event] = Index(
 )
 SOURCES: Index[EventSource] = Index("source", EventSource, fields=("name",))
 
-ALL_INDICES = (PROFILES, SESSIONS, EVENTS, SOURCES)
+JOB_RUNS: Index[JobRun] = Index("job-run", JobRun, fields=("name", "started"))
+
+ALL_INDICES = (PROFILES, SESSIONS, EVENTS, SOURCES, JOB_RUNS)

@@ -1,0 +1,1 @@
+"""The ``bridges`` role: consumers of external brokers feeding the tracker (not built yet)."""
