@@ -59,6 +59,8 @@ class Services:
             metrics=self.metrics,
             admin_token=self.admin_token,
             readiness=self.readiness,
+            queues=self.queues,
+            jobs=self.jobs,
             options=self.settings.api,
         )
 
