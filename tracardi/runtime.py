@@ -116,7 +116,9 @@ async def run(settings: Settings, roles: tuple[str, ...]) -> None:
                 if "workers" in roles:
                     group.create_task(run_workers(services.workers(), settings.workers, stop))
                 if "jobs" in roles:
-                    group.create_task(run_jobs(services.jobs, settings.jobs, stop))
+                    group.create_task(
+                        run_jobs(services.jobs, settings.jobs, stop, drain_timeout=settings.runtime.drain_timeout)
+                    )
                 for role in roles:
                     if role not in ("api", "workers", "jobs"):
                         group.create_task(_idle_role(role, stop))

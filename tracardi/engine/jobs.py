@@ -7,6 +7,7 @@ that id (``Leases``: Redis ``SET NX PX`` across hosts, in-process on one machine
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Callable
 from datetime import datetime
@@ -53,6 +54,9 @@ class JobService:
         self._clock = clock
         self._lease_ttl = lease_ttl
         self._host = socket.gethostname()
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def spec(self, name: str) -> JobSpec:
         spec = self.specs.get(name)
@@ -67,6 +71,26 @@ class JobService:
         if not await self._leases.take(f"job:{run_id}", self._lease_ttl):
             log.info("job_run_taken_elsewhere", job=name, run_id=run_id)
             return None
+        self._running += 1
+        self._idle.clear()
+        try:
+            return await self._run(spec, run_id, scheduled, manual)
+        finally:
+            self._running -= 1
+            if not self._running:
+                self._idle.set()
+
+    async def wait_idle(self, limit: float) -> bool:
+        """Wait up to ``limit`` seconds for running jobs to end; False when some still run."""
+        try:
+            async with asyncio.timeout(limit):
+                await self._idle.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def _run(self, spec: JobSpec, run_id: str, scheduled: datetime, manual: bool) -> JobRun:
+        name = spec.name
         record = JobRun(
             id=run_id, name=name, scheduled=scheduled, started=self._clock(), manual=manual, host=self._host
         )

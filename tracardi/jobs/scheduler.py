@@ -65,8 +65,10 @@ async def _fire(service: JobService, name: str, trigger: BaseTrigger, lookback: 
     await service.run(name, scheduled)
 
 
-async def run_jobs(service: JobService, options: JobsOptions, stop: asyncio.Event) -> None:
-    """The ``jobs`` role: schedule every enabled job until ``stop``; a running job is left to finish."""
+async def run_jobs(
+    service: JobService, options: JobsOptions, stop: asyncio.Event, *, drain_timeout: float = 10.0
+) -> None:
+    """The ``jobs`` role: schedule every enabled job until ``stop``, then let running jobs finish (bounded)."""
     scheduler = build_scheduler(service, options)
     scheduler.start()
     log.info("role_started", role="jobs", jobs=[job.id for job in scheduler.get_jobs()])
@@ -74,4 +76,6 @@ async def run_jobs(service: JobService, options: JobsOptions, stop: asyncio.Even
         await stop.wait()
     finally:
         scheduler.shutdown(wait=False)
+        if not await service.wait_idle(drain_timeout):
+            log.warning("jobs_still_running", detail="cut off by the drain timeout; their runs stay 'running'")
         log.info("role_stopped", role="jobs")
