@@ -194,7 +194,8 @@ class Consumer(Generic[M]):
     async def _process(self, job: Job) -> None:
         started = time.monotonic()
         state, error, delay = await self._attempt(job)
-        await asyncio.shield(self._finish(job, state, error, delay))
+        if not await asyncio.shield(self._finish(job, state, error, delay)):
+            return  # delivered again after the visibility timeout
         self.counts[state] += 1
         if self._metrics is not None:
             self._metrics.jobs.labels(self.name, state.value).inc()
@@ -232,7 +233,8 @@ class Consumer(Generic[M]):
             return JobState.FAILED, error, 0.0
         return JobState.RETRY, error, backoff(job.attempts, self.options) if defer is None else defer
 
-    async def _finish(self, job: Job, state: JobState, error: str, delay: float) -> None:
+    async def _finish(self, job: Job, state: JobState, error: str, delay: float) -> bool:
+        """Record the outcome; False when it could not be recorded (the job stays claimed until it expires)."""
         try:
             match state:
                 case JobState.COMPLETE:
@@ -243,6 +245,7 @@ class Consumer(Generic[M]):
                     owned = await self.queue.dead_letter(job, error=error[:2000])
         except StorageError as exc:
             log.error("job_finish_failed", queue=self.name, job_id=job.id, state=state.value, error=str(exc))
-            return
+            return False
         if not owned:
             log.warning("job_lost_claim", queue=self.name, job_id=job.id, state=state.value)
+        return owned

@@ -21,6 +21,7 @@ from redis.exceptions import RedisError, ResponseError
 from tracardi.storage.errors import StorageError, Unavailable
 from tracardi.storage.ports import DeadLetter, Job, QueueStats
 from tracardi.storage.redis import _scripts
+from tracardi.storage.redis._batch import Batcher
 from tracardi.storage.redis.keys import GROUP, Keys
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class RedisQueue:
         self._retry = client.register_script(_scripts.RETRY)
         self._dead = client.register_script(_scripts.DEAD)
         self._replay = client.register_script(_scripts.REPLAY)
+        self._batch = Batcher(client)
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "tracardi:") -> RedisQueue:
@@ -93,6 +95,7 @@ class RedisQueue:
             raise Unavailable(f"redis: {exc}") from exc
 
     async def close(self) -> None:
+        await self._batch.close()
         await self._r.aclose()
 
     # -- producing ------------------------------------------------------------------------------------------
@@ -102,7 +105,7 @@ class RedisQueue:
         now = time.time()
         record = _enc.encode(_Record(0, now, body))
         due = _ms(now + delay) if delay > 0 else 0
-        added = await self._call(
+        added = await self._batch.call(
             self._enqueue, [k.jobs(queue), k.stream(queue), k.delayed(queue)], [job_id, record, due]
         )
         return bool(added)
@@ -188,7 +191,9 @@ class RedisQueue:
     async def ack(self, job: Job) -> bool:
         k = self.keys
         entry, consumer = _receipt(job)
-        done = await self._call(self._ack, [k.stream(job.queue), k.jobs(job.queue)], [GROUP, entry, job.id, consumer])
+        done = await self._batch.call(
+            self._ack, [k.stream(job.queue), k.jobs(job.queue)], [GROUP, entry, job.id, consumer]
+        )
         return bool(done)
 
     async def retry(self, job: Job, *, delay: float, error: str) -> bool:
@@ -196,7 +201,7 @@ class RedisQueue:
         q = job.queue
         now = time.time()
         record = _enc.encode(_Record(job.attempts + 1, job.enqueued_at, job.body))
-        done = await self._call(
+        done = await self._batch.call(
             self._retry,
             [k.stream(q), k.jobs(q), k.delayed(q)],
             [GROUP, *_receipt(job)[:1], job.id, record, _ms(now + max(delay, 0.0)), _receipt(job)[1]],
@@ -208,7 +213,7 @@ class RedisQueue:
         q = job.queue
         now = time.time()
         record = _enc.encode(_DeadRecord(job.attempts + 1, job.enqueued_at, job.body, error, now))
-        done = await self._call(
+        done = await self._batch.call(
             self._dead,
             [k.stream(q), k.jobs(q), k.dead(q), k.dead_order(q)],
             [GROUP, *_receipt(job)[:1], job.id, record, _ms(now), _receipt(job)[1]],
