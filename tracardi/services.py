@@ -61,6 +61,7 @@ class Services:
             readiness=self.readiness,
             queues=self.queues,
             jobs=self.jobs,
+            background=self.background,
             options=self.settings.api,
         )
 

@@ -99,3 +99,39 @@ async def test_jobs_listing_and_run_now(server: Running) -> None:
     assert r.json()["items"][0]["last_run"]["status"] == "done"
     r = await server.client.get("/api/jobs/visit-end/runs", headers=server.admin)
     assert len(r.json()["items"]) == 1
+
+
+async def test_start_a_task(server: Running) -> None:
+    body = {"kind": "copy-event-props-to-traits", "event_ids": ["e1"], "fields": {"a": "b"}}
+    r = await server.client.post(f"/api/tasks/{EVENT_PROPS_TO_TRAITS}", headers=server.admin, json=body)
+    assert r.status_code == 202 and r.json()["queue"] == EVENT_PROPS_TO_TRAITS
+    assert (await server.services.queue.stats(EVENT_PROPS_TO_TRAITS)).ready == 1
+
+
+@pytest.mark.parametrize(
+    ("queue", "content", "status"),
+    [
+        (EVENT_PROPS_TO_TRAITS, b"{not json", 422),
+        (EVENT_PROPS_TO_TRAITS, b'{"kind": "send-to-webhook", "destination": "d", "url": "http://x"}', 422),
+        (EVENT_PROPS_TO_TRAITS, b'{"kind": "copy-event-props-to-traits", "event_ids": "e1"}', 422),
+        (EVENT_PROPS_TO_TRAITS, b'{"kind": "copy-event-props-to-traits"}', 422),
+        (EVENT_PROPS_TO_TRAITS, b"\xff\xfe\x00", 422),
+        (EVENT_PROPS_TO_TRAITS, b"[" * 100_000, 422),
+        (
+            EVENT_PROPS_TO_TRAITS,
+            b'{"kind": "copy-event-props-to-traits", "event_ids": ["' + b"x" * 300_000 + b'"]}',
+            413,
+        ),
+        (
+            EVENT_PROPS_TO_TRAITS,
+            b'{"kind": "copy-event-props-to-traits", "event_ids": [' + b",".join([b'"a"'] * 10_001) + b"]}",
+            422,
+        ),
+        ("segmentation:live", b"{}", 404),
+        ("../../etc", b"{}", 404),
+    ],
+)
+async def test_tasks_refuse_broken_input(server: Running, queue: str, content: bytes, status: int) -> None:
+    r = await server.client.post(f"/api/tasks/{quote(queue, safe='')}", headers=server.admin, content=content)
+    assert r.status_code == status, r.text
+    assert (await server.services.queue.stats(EVENT_PROPS_TO_TRAITS)).depth == 0

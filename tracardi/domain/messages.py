@@ -50,3 +50,11 @@ class DelayedCall(msgspec.Struct, frozen=True, kw_only=True, tag="delayed-call",
 
 Message = CopyEventPropsToTraits | SendToWebhook | DelayedCall
 """Every message a worker of this version understands."""
+
+
+QUEUE_MESSAGES: dict[str, type[CopyEventPropsToTraits] | type[SendToWebhook] | type[DelayedCall]] = {
+    EVENT_PROPS_TO_TRAITS: CopyEventPropsToTraits,
+    DESTINATIONS: SendToWebhook,
+    DELAYED: DelayedCall,
+}
+"""The message each served queue takes (what the admin API may start as a task)."""
