@@ -30,6 +30,8 @@ from tracardi.storage import Job, Queue, StorageError
 M = TypeVar("M")
 Handler = Callable[[M, Job], Awaitable[None]]
 log = get_logger("workers")
+_RECONNECT_MIN = 0.05  # seconds before claiming again after the queue backend failed; doubled up to the max
+_RECONNECT_MAX = 5.0
 
 
 class JobState(enum.StrEnum):
@@ -105,6 +107,7 @@ class Consumer(Generic[M]):
         self._tasks: set[asyncio.Task[None]] = set()
         self._room = asyncio.Event()
         self.counts: dict[JobState, int] = dict.fromkeys(JobState, 0)
+        self._claim_failures = 0  # in a row: the queue backend is down, back off until it answers again
 
     async def run(self, stop: asyncio.Event | None = None, *, burst: bool = False, drain_timeout: float = 10.0) -> None:
         """Claim and handle jobs until ``stop`` is set (or, in burst mode, the queue is empty); then drain."""
@@ -149,9 +152,13 @@ class Consumer(Generic[M]):
         try:
             jobs = claiming.result()
         except StorageError as exc:
-            log.warning("claim_failed", queue=self.name, error=str(exc))
-            await asyncio.sleep(min(self.options.poll, 1.0))
+            self._claim_failures += 1
+            pause = min(_RECONNECT_MAX, _RECONNECT_MIN * 2 ** min(self._claim_failures - 1, 16))
+            log.warning("claim_failed", queue=self.name, error=str(exc), retry_in=pause)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
             return []
+        self._claim_failures = 0
         if jobs or not burst:
             return jobs
         if self._tasks:

@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tracardi.storage.errors import StorageError, Unavailable
 from tracardi.storage.ports import DeadLetter, Job, QueueStats
@@ -78,7 +82,16 @@ class RedisQueue:
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "tracardi:") -> RedisQueue:
-        return cls(aioredis.Redis.from_url(url, decode_responses=False), prefix=prefix)
+        """A queue on a client that retries a command on a broken connection (a Redis restart): every script
+        here is safe to repeat (enqueue refuses a live id; a finish acts only while the delivery is pending)."""
+        client = aioredis.Redis.from_url(
+            url,
+            decode_responses=False,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            health_check_interval=30,
+        )
+        return cls(client, prefix=prefix)
 
     def __repr__(self) -> str:
         return f"RedisQueue(prefix={self.keys.prefix!r})"
@@ -158,6 +171,12 @@ class RedisQueue:
                 count=count - len(jobs),
                 block=_ms(block) if block >= 0.001 else None,
             )
+        except ResponseError as exc:
+            if "NOGROUP" in str(exc):  # Redis restarted empty (or the stream was deleted): make the group again
+                self._groups.discard(queue)
+                await self._ensure_group(queue)
+                return jobs, True
+            raise StorageError(f"redis: {exc}") from exc
         except RedisError as exc:
             raise Unavailable(f"redis: {exc}") from exc
         for _, entries in reply or ():
@@ -173,6 +192,12 @@ class RedisQueue:
             reply = await self._r.xautoclaim(
                 self.keys.stream(queue), GROUP, consumer, _ms(visibility), start_id="0-0", count=count
             )
+        except ResponseError as exc:
+            if "NOGROUP" in str(exc):
+                self._groups.discard(queue)
+                await self._ensure_group(queue)
+                return []
+            raise StorageError(f"redis: {exc}") from exc
         except RedisError as exc:
             raise Unavailable(f"redis: {exc}") from exc
         return [self._job(queue, consumer, entry_id, fields) for entry_id, fields in reply[1] if fields]
