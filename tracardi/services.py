@@ -16,7 +16,16 @@ import msgspec
 
 from tracardi.api import ApiServices
 from tracardi.domain.source import EventSource
-from tracardi.engine import Background, Heartbeat, JobService, QueueService, RecordService, SourceService, Tracker
+from tracardi.engine import (
+    Background,
+    Heartbeat,
+    JobService,
+    QueueService,
+    RecordService,
+    SourceService,
+    TaskService,
+    Tracker,
+)
 from tracardi.log import get_logger
 from tracardi.metrics import Metrics
 from tracardi.settings import Settings, SettingsError
@@ -49,6 +58,7 @@ class Services:
     background: Background
     queues: QueueService
     jobs: JobService
+    tasks: TaskService
 
     def api(self) -> ApiServices:
         """The subset the HTTP layer uses."""
@@ -62,12 +72,13 @@ class Services:
             queues=self.queues,
             jobs=self.jobs,
             background=self.background,
+            tasks=self.tasks,
             options=self.settings.api,
         )
 
     def workers(self) -> WorkerDeps:
         """What the workers role uses."""
-        return WorkerDeps(queue=self.queue, store=self.store, metrics=self.metrics)
+        return WorkerDeps(queue=self.queue, store=self.store, metrics=self.metrics, tasks=self.tasks)
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency's state: ``ok`` or what is wrong."""
@@ -186,6 +197,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
                 _utcnow,
                 lease_ttl=settings.jobs.lease_ttl,
             ),
+            TaskService(store, _utcnow),
         )
     finally:
         if queue is not None:

@@ -135,3 +135,17 @@ async def test_tasks_refuse_broken_input(server: Running, queue: str, content: b
     r = await server.client.post(f"/api/tasks/{quote(queue, safe='')}", headers=server.admin, content=content)
     assert r.status_code == status, r.text
     assert (await server.services.queue.stats(EVENT_PROPS_TO_TRAITS)).depth == 0
+
+
+async def test_task_progress_by_job_id(server: Running) -> None:
+    body = {"kind": "copy-event-props-to-traits-where", "event_type": "purchase", "since": "2020-01-01T00:00:00Z"}
+    r = await server.client.post(f"/api/tasks/{EVENT_PROPS_TO_TRAITS}", headers=server.admin, json=body)
+    assert r.status_code == 202
+    job_id = r.json()["job_id"]
+    r = await server.client.get(f"/api/tasks/{EVENT_PROPS_TO_TRAITS}/{job_id}", headers=server.admin)
+    assert r.status_code == 404, "not started yet: no progress"
+    bad = {**body, "since": "yesterday"}
+    r = await server.client.post(f"/api/tasks/{EVENT_PROPS_TO_TRAITS}", headers=server.admin, json=bad)
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "since"]
+    r = await server.client.get(f"/api/tasks/{EVENT_PROPS_TO_TRAITS}/{'x' * 600}", headers=server.admin)
+    assert r.status_code == 422

@@ -15,8 +15,16 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.conftest import SettingsFactory, free_port, payload
-from tracardi.domain.messages import DELAYED, DESTINATIONS, EVENT_PROPS_TO_TRAITS, CopyEventPropsToTraits, SendToWebhook
+from tracardi.domain.messages import (
+    DELAYED,
+    DESTINATIONS,
+    EVENT_PROPS_TO_TRAITS,
+    CopyEventPropsToTraits,
+    CopyEventPropsToTraitsWhere,
+    SendToWebhook,
+)
 from tracardi.domain.payload import TrackerPayload
+from tracardi.domain.query import Eq
 from tracardi.runtime import _Server
 from tracardi.services import Services, open_services
 from tracardi.storage import EVENTS
@@ -32,7 +40,7 @@ async def services(make_settings: SettingsFactory) -> AsyncIterator[Services]:
 
 
 async def burst(svc: Services, **delayed: Any) -> None:
-    deps = WorkerDeps(queue=svc.queue, store=svc.store, metrics=svc.metrics, delayed=delayed)
+    deps = WorkerDeps(queue=svc.queue, store=svc.store, metrics=svc.metrics, tasks=svc.tasks, delayed=delayed)
     await asyncio.wait_for(run_workers(deps, FAST, asyncio.Event(), burst=True), 30)
 
 
@@ -101,3 +109,19 @@ async def test_delayed_calls_run_when_due(services: Services) -> None:
     assert called == [{"flow": "f1", "node": "n2"}]
     (dead,) = await services.queue.dead_letters(DELAYED)
     assert "no delayed callable named 'unknown'" in dead.error
+
+
+async def test_copy_by_query_records_its_progress(services: Services) -> None:
+    for price in (1, 2, 3):
+        await services.tracker.track(_decode(payload({"type": "purchase", "properties": {"price": price}})))
+    await services.tracker.track(_decode(payload({"type": "page-view", "properties": {"price": 99}})))
+    message = CopyEventPropsToTraitsWhere(event_type="purchase", fields={"price": "value"})
+    job_id = await services.background.send(EVENT_PROPS_TO_TRAITS, message)
+    await burst(services)
+    progress = await services.tasks.progress(job_id)
+    assert (progress.status, progress.total, progress.done, progress.changed) == ("done", 3, 3, 3)
+    assert progress.ended is not None and progress.ended >= progress.started
+    events = await services.store.query(EVENTS, Eq(field="type", value="purchase"), limit=10)
+    assert sorted(e.doc.traits["value"] for e in events.items) == [1, 2, 3]
+    views = await services.store.query(EVENTS, Eq(field="type", value="page-view"), limit=10)
+    assert all(not e.doc.traits for e in views.items)

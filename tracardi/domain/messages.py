@@ -6,6 +6,7 @@ keyword-only Structs tagged by ``kind``; every field added later gets a default 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -31,6 +32,18 @@ class CopyEventPropsToTraits(
     fields: dict[str, str] = {}
 
 
+class CopyEventPropsToTraitsWhere(
+    msgspec.Struct, frozen=True, kw_only=True, tag="copy-event-props-to-traits-where", tag_field="kind"
+):
+    """Copy properties to traits on every stored event of ``event_type`` (empty: any) inserted in
+    [``since``, ``until``), page by page, recording progress under the job id."""
+
+    event_type: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    fields: dict[str, str] = {}
+
+
 class SendToWebhook(msgspec.Struct, frozen=True, kw_only=True, tag="send-to-webhook", tag_field="kind"):
     """POST ``data`` as JSON to a destination's webhook ``url``."""
 
@@ -48,12 +61,15 @@ class DelayedCall(msgspec.Struct, frozen=True, kw_only=True, tag="delayed-call",
     args: dict[str, Any] = {}
 
 
-Message = CopyEventPropsToTraits | SendToWebhook | DelayedCall
+Message = CopyEventPropsToTraits | CopyEventPropsToTraitsWhere | SendToWebhook | DelayedCall
 """Every message a worker of this version understands."""
 
 
-QUEUE_MESSAGES: dict[str, type[CopyEventPropsToTraits] | type[SendToWebhook] | type[DelayedCall]] = {
-    EVENT_PROPS_TO_TRAITS: CopyEventPropsToTraits,
+TraitsCopy = CopyEventPropsToTraits | CopyEventPropsToTraitsWhere
+"""What ``event_props_to_event_traits:worker`` takes."""
+
+QUEUE_MESSAGES: dict[str, Any] = {
+    EVENT_PROPS_TO_TRAITS: TraitsCopy,
     DESTINATIONS: SendToWebhook,
     DELAYED: DelayedCall,
 }

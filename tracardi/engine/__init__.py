@@ -5,6 +5,7 @@ from tracardi.engine.heartbeat import Heartbeat
 from tracardi.engine.jobs import JobService, JobsOptions
 from tracardi.engine.records import RecordService
 from tracardi.engine.sources import SourceService, normalize_source
+from tracardi.engine.tasks import TaskService
 from tracardi.engine.tracking import RequestInfo, Tracker, TrackerOptions, TrackResult
 from tracardi.engine.traits import copy_props_to_traits
 
@@ -17,6 +18,7 @@ __all__ = [
     "RecordService",
     "RequestInfo",
     "SourceService",
+    "TaskService",
     "TrackResult",
     "Tracker",
     "TrackerOptions",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from tracardi.domain import dotpath
 from tracardi.domain.event import Event
+from tracardi.domain.query import And, Condition, Eq, Range
 from tracardi.storage import EVENTS, DocumentStore, Put
 
 
@@ -46,3 +49,29 @@ async def copy_props_to_traits(store: DocumentStore, event_ids: list[str], field
         if result.error is not None:
             raise result.error
     return len(ops)
+
+
+def events_where(event_type: str, since: datetime | None, until: datetime | None) -> Condition:
+    """Events of a type (empty: any) inserted in [since, until)."""
+    items: list[Condition] = []
+    if event_type:
+        items.append(Eq(field="type", value=event_type))
+    if since is not None or until is not None:
+        items.append(Range(field="metadata.time.insert", gte=since, lt=until))
+    return And(items=tuple(items))
+
+
+Progress = Callable[[int, int, int], Awaitable[None]]
+"""Called after each page with (total, done, changed)."""
+
+
+async def copy_props_where(store: DocumentStore, where: Condition, fields: dict[str, str], progress: Progress) -> int:
+    """Copy per ``fields`` on every matching stored event, page by page; how many changed."""
+    total = await store.count(EVENTS, where)
+    done = changed = 0
+    await progress(total, done, changed)
+    async for page in store.scan(EVENTS, where, page_size=500):
+        changed += await copy_props_to_traits(store, [item.doc.id for item in page], fields)
+        done += len(page)
+        await progress(total, done, changed)
+    return changed

@@ -1,7 +1,7 @@
 """Storage ports and errors: what the engine and the entry points may import from storage."""
 
 from tracardi.storage.errors import InvalidQuery, NotFound, StorageError, Unavailable, VersionConflict
-from tracardi.storage.indices import EVENTS, JOB_RUNS, PROFILES, SESSIONS, SOURCES
+from tracardi.storage.indices import EVENTS, JOB_RUNS, PROFILES, SESSIONS, SOURCES, TASKS
 from tracardi.storage.ports import (
     DeadLetter,
     Delete,
@@ -25,6 +25,7 @@ __all__ = [
     "PROFILES",
     "SESSIONS",
     "SOURCES",
+    "TASKS",
     "DeadLetter",
     "Delete",
     "DocumentStore",

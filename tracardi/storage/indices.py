@@ -7,6 +7,7 @@ from tracardi.domain.jobs import JobRun
 from tracardi.domain.profile import Profile
 from tracardi.domain.session import Session
 from tracardi.domain.source import EventSource
+from tracardi.domain.tasks import TaskProgress
 from tracardi.storage.ports import Index
 
 PROFILES: Index[Profile] = Index(
@@ -26,4 +27,6 @@ SOURCES: Index[EventSource] = Index("source", EventSource, fields=("name",))
 
 JOB_RUNS: Index[JobRun] = Index("job-run", JobRun, fields=("name", "started"))
 
-ALL_INDICES = (PROFILES, SESSIONS, EVENTS, SOURCES, JOB_RUNS)
+TASKS: Index[TaskProgress] = Index("task", TaskProgress, fields=("started",))
+
+ALL_INDICES = (PROFILES, SESSIONS, EVENTS, SOURCES, JOB_RUNS, TASKS)

@@ -14,10 +14,11 @@ from tracardi.domain.messages import (
     DELAYED,
     DESTINATIONS,
     EVENT_PROPS_TO_TRAITS,
-    CopyEventPropsToTraits,
     DelayedCall,
     SendToWebhook,
+    TraitsCopy,
 )
+from tracardi.engine import TaskService
 from tracardi.log import get_logger
 from tracardi.metrics import Metrics
 from tracardi.storage import DocumentStore, Queue
@@ -48,6 +49,7 @@ class WorkerDeps:
     queue: Queue
     store: DocumentStore
     metrics: Metrics
+    tasks: TaskService
     delayed: Mapping[str, DelayedFn] = field(default_factory=dict)
 
 
@@ -59,8 +61,8 @@ def build_consumers(deps: WorkerDeps, options: WorkersOptions, http: httpx.Async
         Consumer(
             deps.queue,
             EVENT_PROPS_TO_TRAITS,
-            CopyEventPropsToTraits,
-            PropsToTraits(deps.store),
+            TraitsCopy,
+            PropsToTraits(deps.store, deps.tasks),
             options.for_queue(EVENT_PROPS_TO_TRAITS),
             **common,
         ),

@@ -7,8 +7,14 @@ from typing import Any
 
 import httpx
 
-from tracardi.domain.messages import CopyEventPropsToTraits, DelayedCall, SendToWebhook
-from tracardi.engine import copy_props_to_traits
+from tracardi.domain.messages import (
+    CopyEventPropsToTraits,
+    CopyEventPropsToTraitsWhere,
+    DelayedCall,
+    SendToWebhook,
+    TraitsCopy,
+)
+from tracardi.engine import TaskService, copy_props_to_traits
 from tracardi.log import get_logger
 from tracardi.storage import DocumentStore, Job, VersionConflict
 from tracardi.workers.runner import Abort, Retry
@@ -18,13 +24,19 @@ log = get_logger("workers")
 
 
 class PropsToTraits:
-    """``event_props_to_event_traits:worker``: copy properties to traits on the stored events named."""
+    """``event_props_to_event_traits:worker``: copy properties to traits on the events named, or matching."""
 
-    def __init__(self, store: DocumentStore) -> None:
+    def __init__(self, store: DocumentStore, tasks: TaskService) -> None:
         self._store = store
+        self._tasks = tasks
 
-    async def __call__(self, message: CopyEventPropsToTraits, job: Job) -> None:
+    async def __call__(self, message: TraitsCopy, job: Job) -> None:
         match message:
+            case CopyEventPropsToTraitsWhere():
+                try:
+                    await self._tasks.copy_props_where(job.id, message)
+                except VersionConflict as exc:
+                    raise Retry(f"an event changed meanwhile: {exc}", defer=0.1) from exc
             case CopyEventPropsToTraits(event_ids=ids, fields=fields):
                 try:
                     changed = await copy_props_to_traits(self._store, ids, fields)

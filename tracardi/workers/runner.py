@@ -19,7 +19,7 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 
@@ -90,7 +90,7 @@ class Consumer(Generic[M]):
         self,
         queue: Queue,
         name: str,
-        message_type: type[M],
+        message_type: Any,
         handler: Handler[M],
         options: WorkerOptions | None = None,
         *,
@@ -101,7 +101,8 @@ class Consumer(Generic[M]):
         self.name = name
         self.options = options or WorkerOptions()
         self.consumer = consumer or consumer_name()
-        self._decoder = msgspec.json.Decoder(message_type)
+        # a Struct or a tagged union of Structs (a union is not a ``type`` to mypy, hence Any)
+        self._decoder: msgspec.json.Decoder[M] = msgspec.json.Decoder(message_type)
         self._handler = handler
         self._metrics = metrics
         self._tasks: set[asyncio.Task[None]] = set()

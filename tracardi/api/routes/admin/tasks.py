@@ -41,4 +41,16 @@ async def start(request: Request) -> Response:
     return json_response({"job_id": job_id, "queue": name}, 202)
 
 
-routes = [Route("/tasks/{queue}", start, methods=["POST"])]
+@admin
+async def progress(request: Request) -> Response:
+    """The progress of a task started with a query (``copy-event-props-to-traits-where``), by its job id."""
+    job_id = request.path_params["job_id"]
+    if len(job_id) > 512:
+        raise InvalidInput("job id must have at most 512 characters.", [FieldError(["path", "job_id"], "length")])
+    return json_response(await services(request).tasks.progress(job_id))
+
+
+routes = [
+    Route("/tasks/{queue}", start, methods=["POST"]),
+    Route("/tasks/{queue}/{job_id}", progress, methods=["GET"]),
+]
