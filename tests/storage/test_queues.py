@@ -10,6 +10,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.storage.queue_contract import QueueContract, name  # noqa: F401 - the fixture is used by the suite
+from tracardi.domain.source import EventSource
+from tracardi.storage import SOURCES, Put
 from tracardi.storage.embedded import SqliteDocumentStore, SqliteQueue
 from tracardi.storage.indices import ALL_INDICES
 from tracardi.storage.redis import RedisLeases, RedisQueue
@@ -72,3 +74,22 @@ async def test_redis_leases_are_taken_once_until_they_expire(redis_url: str, red
         assert await leases.take("job@t2", 0.1)
     finally:
         await client.aclose()
+
+
+async def test_embedded_writes_and_follow_up_jobs_commit_together(tmp_path: Path) -> None:
+    store = SqliteDocumentStore(tmp_path / "o.db", ALL_INDICES, synchronous="NORMAL")
+    await store.migrate()
+    queue = SqliteQueue(store)
+    await queue.migrate()
+    try:
+        source = EventSource(id="s1", type=["rest"])
+        results = await queue.bulk_and_enqueue([Put(SOURCES, "s1", source)], "q", [("follow-1", b"x")])
+        assert [r.ok for r in results] == [True]
+        assert (await queue.stats("q")).ready == 1
+        stale = Put(SOURCES, "s1", source, if_version=99)
+        results = await queue.bulk_and_enqueue([Put(SOURCES, "s2", source), stale], "q", [("follow-2", b"y")])
+        assert [r.ok for r in results] == [True, False]
+        assert (await queue.stats("q")).ready == 1, "a failed write sends no follow-up"
+        assert [j.id for j in await queue.claim("q", "c", count=5, visibility=30)] == ["follow-1"]
+    finally:
+        await store.close()

@@ -283,6 +283,16 @@ class Queue(Protocol):
         ...
 
 
+class Outbox(Protocol):
+    """A queue that can commit jobs in the same transaction as document writes (the embedded adapter can)."""
+
+    async def bulk_and_enqueue(
+        self, ops: Sequence[WriteOp], queue: str, jobs: Sequence[tuple[str, bytes]]
+    ) -> list[WriteResult]:
+        """Apply the writes and, only if every one succeeded, enqueue the jobs, in one commit."""
+        ...
+
+
 class Leases(Protocol):
     """Exclusive, expiring claims across hosts: the first to take a key holds it until ``ttl`` passes."""
 

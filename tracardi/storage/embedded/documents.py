@@ -251,6 +251,12 @@ class SqliteDocumentStore:
         self._check_open()
         return await self._writer.call(run, arg)
 
+    def prepare_ops(self, ops: Sequence[WriteOp]) -> list[Prepared]:
+        """Validate and encode writes for a writer run of another adapter (see ``_ops.apply_writes``)."""
+        if self._closed:
+            raise Unavailable(f"the store at {self._path} is closed")
+        return [self._prepare(op) for op in ops]
+
     async def run_read(self, read: Callable[[sqlite3.Connection], R], what: str) -> R:
         """Run ``read`` on a reader connection off the loop."""
         if not self._open:

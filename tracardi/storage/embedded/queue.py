@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from tracardi.storage.embedded._ops import Prepared, apply_writes
 from tracardi.storage.embedded._writer import Change
 from tracardi.storage.embedded.documents import SqliteDocumentStore
-from tracardi.storage.ports import DeadLetter, Job, QueueStats
+from tracardi.storage.ports import DeadLetter, Job, QueueStats, WriteOp, WriteResult
 
 if TYPE_CHECKING:
-    from tracardi.storage.ports import Queue
+    from tracardi.storage.ports import Outbox, Queue
 
 JOBS = "queue_jobs"
 DEAD = "queue_dead"
@@ -117,6 +118,20 @@ def _replay(cur: sqlite3.Cursor, args: list[tuple[Any, ...]], changes: list[Chan
     return out
 
 
+def _write_and_enqueue(
+    cur: sqlite3.Cursor, args: list[tuple[list[Prepared], list[tuple[Any, ...]]]], changes: list[Change]
+) -> list[list[WriteResult]]:
+    """Each caller's writes, then its jobs only if every write succeeded (a writer run: one transaction)."""
+    out = []
+    for prepared, rows in args:
+        (results,) = apply_writes(cur, [prepared], changes)
+        if all(result.ok for result in results):
+            for row in rows:
+                cur.execute(_INSERT, row)
+        out.append(results)
+    return out
+
+
 _ACK_RUN = partial(_each, _ACK)
 _RETRY_RUN = partial(_each, _RETRY)
 _DROP_RUN = partial(_each, f"DELETE FROM {DEAD} WHERE queue = ? AND id = ?")
@@ -155,6 +170,20 @@ class SqliteQueue:
         if added:
             self._event(queue).set()
         return added
+
+    async def bulk_and_enqueue(
+        self, ops: Sequence[WriteOp], queue: str, jobs: Sequence[tuple[str, bytes]]
+    ) -> list[WriteResult]:
+        """The documents' writes and, only if all succeeded, the jobs, in one commit (a follow-up is never lost
+        nor sent for a write that did not happen)."""
+        now = time.time()
+        rows = [(queue, job_id, body, now, now) for job_id, body in jobs]
+        results: list[WriteResult] = await self._store.run_write(
+            _write_and_enqueue, (self._store.prepare_ops(ops), rows)
+        )
+        if rows and all(result.ok for result in results):
+            self._event(queue).set()
+        return results
 
     async def claim(self, queue: str, consumer: str, *, count: int, visibility: float, block: float = 0.0) -> list[Job]:
         if count < 1:
@@ -236,4 +265,7 @@ class SqliteQueue:
 if TYPE_CHECKING:
 
     def _conforms(queue: SqliteQueue) -> Queue:
+        return queue
+
+    def _outbox(queue: SqliteQueue) -> Outbox:
         return queue
