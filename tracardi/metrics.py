@@ -32,6 +32,16 @@ class Metrics:
             "Optimistic-concurrency conflicts retried by the tracker",
             registry=self.registry,
         )
+        self.jobs = Counter(
+            "tracardi_jobs", "Queue jobs finished, by queue and outcome", ["queue", "state"], registry=self.registry
+        )
+        self.queue_depth = Gauge(
+            "tracardi_queue_depth", "Jobs not yet done (ready, claimed, delayed)", ["queue"], registry=self.registry
+        )
+        self.queue_oldest_age = Gauge(
+            "tracardi_queue_oldest_age_seconds", "Age of the oldest waiting job", ["queue"], registry=self.registry
+        )
+        self.queue_dead = Gauge("tracardi_queue_dead", "Dead letters", ["queue"], registry=self.registry)
         self.inflight = Gauge("tracardi_requests_inflight", "HTTP requests in progress", registry=self.registry)
 
     def render(self) -> bytes:

@@ -18,8 +18,10 @@ from starlette.types import ASGIApp
 
 from tracardi import log as logging_setup
 from tracardi.api import STATE_KEY, create_app
+from tracardi.jobs import run_jobs
 from tracardi.services import Services, open_services
 from tracardi.settings import Settings
+from tracardi.workers import run_workers
 
 ROLES = ("api", "jobs", "workers", "bridges")
 log = logging_setup.get_logger("runtime")
@@ -113,8 +115,14 @@ async def run(settings: Settings, roles: tuple[str, ...]) -> None:
             async with asyncio.TaskGroup() as group:
                 if "api" in roles:
                     group.create_task(_serve_api(make_server(services), stop))
+                if "workers" in roles:
+                    group.create_task(run_workers(services.workers(), settings.workers, stop))
+                if "jobs" in roles:
+                    group.create_task(
+                        run_jobs(services.jobs, settings.jobs, stop, drain_timeout=settings.runtime.drain_timeout)
+                    )
                 for role in roles:
-                    if role != "api":
+                    if role not in ("api", "workers", "jobs"):
                         group.create_task(_idle_role(role, stop))
         finally:
             stop.set()

@@ -9,20 +9,32 @@ import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 
 from tracardi.api import ApiServices
 from tracardi.domain.source import EventSource
-from tracardi.engine import RecordService, SourceService, Tracker
+from tracardi.engine import (
+    Background,
+    Heartbeat,
+    JobService,
+    QueueService,
+    RecordService,
+    SourceService,
+    TaskService,
+    Tracker,
+)
 from tracardi.log import get_logger
 from tracardi.metrics import Metrics
 from tracardi.settings import Settings, SettingsError
-from tracardi.storage import DocumentStore, Locks, StorageError
-from tracardi.storage.embedded import SqliteDocumentStore
+from tracardi.storage import DocumentStore, Leases, Locks, Queue, StorageError
+from tracardi.storage.embedded import SqliteDocumentStore, SqliteQueue
 from tracardi.storage.indices import ALL_INDICES
-from tracardi.storage.memory import InProcessLocks
+from tracardi.storage.memory import InProcessLeases, InProcessLocks
+from tracardi.storage.redis import RedisLeases, RedisQueue
+from tracardi.workers import WorkerDeps
 
 log = get_logger("runtime")
 TOKEN_FILE = "admin-token"
@@ -41,6 +53,12 @@ class Services:
     records: RecordService
     tracker: Tracker
     admin_token: str
+    queue: Queue
+    leases: Leases
+    background: Background
+    queues: QueueService
+    jobs: JobService
+    tasks: TaskService
 
     def api(self) -> ApiServices:
         """The subset the HTTP layer uses."""
@@ -51,16 +69,27 @@ class Services:
             metrics=self.metrics,
             admin_token=self.admin_token,
             readiness=self.readiness,
+            queues=self.queues,
+            jobs=self.jobs,
+            background=self.background,
+            tasks=self.tasks,
             options=self.settings.api,
         )
 
+    def workers(self) -> WorkerDeps:
+        """What the workers role uses."""
+        return WorkerDeps(queue=self.queue, store=self.store, metrics=self.metrics, tasks=self.tasks)
+
     async def readiness(self) -> dict[str, str]:
         """Each dependency's state: ``ok`` or what is wrong."""
-        try:
-            await self.store.ping()
-        except StorageError as exc:
-            return {"storage": f"unavailable: {exc}"}
-        return {"storage": "ok"}
+        checks = {}
+        for name, ping in (("storage", self.store.ping), ("queue", self.queue.ping)):
+            try:
+                await ping()
+                checks[name] = "ok"
+            except StorageError as exc:
+                checks[name] = f"unavailable: {exc}"
+        return checks
 
 
 def _open_store(settings: Settings, data_dir: Path) -> DocumentStore:
@@ -73,6 +102,22 @@ def _open_store(settings: Settings, data_dir: Path) -> DocumentStore:
         cache_size=settings.storage.cache_size,
         synchronous=settings.storage.synchronous,
     )
+
+
+async def _open_queue(settings: Settings, store: DocumentStore) -> tuple[Queue, Leases]:
+    """Redis when ``redis.url`` is set, else a table in the embedded store's file."""
+    if settings.redis.url:
+        queue = RedisQueue.from_url(settings.redis.url, prefix=settings.redis.prefix)
+        return queue, RedisLeases(queue.client, prefix=settings.redis.prefix)
+    if not isinstance(store, SqliteDocumentStore):
+        raise SettingsError("the embedded queue needs the embedded store; set redis.url")
+    embedded = SqliteQueue(store)
+    await embedded.migrate()
+    return embedded, InProcessLeases()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def admin_token(settings: Settings, data_dir: Path) -> str:
@@ -120,7 +165,9 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
     store = _open_store(settings, data_dir)
     await store.migrate()
+    queue: Queue | None = None
     try:
+        queue, leases = await _open_queue(settings, store)
         metrics = metrics or Metrics()
         sources = SourceService(store, ttl=settings.tracker.source_cache_ttl)
         locks = InProcessLocks()
@@ -130,6 +177,30 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
             await sources.save(source)
             log.info("source_declared", source_id=source.id, enabled=source.enabled)
         token = admin_token(settings, data_dir)
-        yield Services(settings, store, locks, metrics, sources, RecordService(store), tracker, token)
+        yield Services(
+            settings,
+            store,
+            locks,
+            metrics,
+            sources,
+            RecordService(store),
+            tracker,
+            token,
+            queue,
+            leases,
+            Background(queue),
+            QueueService(queue, metrics=metrics),
+            JobService(
+                settings.jobs.definitions,
+                store,
+                leases,
+                Heartbeat(store, tracker, _utcnow),
+                _utcnow,
+                lease_ttl=settings.jobs.lease_ttl,
+            ),
+            TaskService(store, _utcnow),
+        )
     finally:
+        if queue is not None:
+            await queue.close()
         await store.close()

@@ -15,7 +15,8 @@ from typing import Any
 import msgspec
 
 from tracardi.api import ApiOptions
-from tracardi.engine import TrackerOptions
+from tracardi.engine import JobsOptions, TrackerOptions
+from tracardi.workers import WorkersOptions
 
 DEFAULT_CONFIG = Path("config/tracardi.toml")
 ENV_PREFIX = "TRACARDI_"
@@ -78,6 +79,9 @@ class RedisOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     """Redis for queues, caches and locks across hosts (section ``[redis]``); empty url: embedded defaults."""
 
     url: str = ""
+    """e.g. ``redis://127.0.0.1:6379/0``; set: queues and leases live in Redis, else in the embedded store."""
+    prefix: str = "tracardi:"
+    """Prefix of every key, so deployments (and tests) can share one Redis."""
 
 
 class RuntimeOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -99,6 +103,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     log: LogOptions = msgspec.field(default_factory=LogOptions)
     redis: RedisOptions = msgspec.field(default_factory=RedisOptions)
     runtime: RuntimeOptions = msgspec.field(default_factory=RuntimeOptions)
+    workers: WorkersOptions = msgspec.field(default_factory=WorkersOptions)
+    jobs: JobsOptions = msgspec.field(default_factory=JobsOptions)
     config_dir: str = ""
     """Folder of the config file that was loaded (set by the loader)."""
 
@@ -148,8 +154,13 @@ def load_settings(
             raise SettingsError(f"setting `{section}` must be a table")
         current.update(values)
     data["config_dir"] = str(path.parent) if path else ""
+    where = f" (file {path})" if path else ""
     try:
-        return msgspec.convert(data, Settings, strict=False, dec_hook=_dec_hook)
+        settings = msgspec.convert(data, Settings, strict=False, dec_hook=_dec_hook)
     except msgspec.ValidationError as exc:
-        where = f" (file {path})" if path else ""
         raise SettingsError(f"invalid setting: {exc}{where}") from exc
+    for spec in settings.jobs.definitions:
+        problem = spec.check()
+        if problem:
+            raise SettingsError(f"invalid setting jobs.definitions: {problem}{where}")
+    return settings

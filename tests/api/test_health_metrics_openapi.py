@@ -8,7 +8,7 @@ from tests.conftest import Running, payload
 async def test_health_and_readiness(server: Running) -> None:
     assert (await server.client.get("/healthz")).json() == {"status": "ok"}
     r = await server.client.get("/readyz")
-    assert r.status_code == 200 and r.json() == {"status": "ready", "checks": {"storage": "ok"}}
+    assert r.status_code == 200 and r.json() == {"status": "ready", "checks": {"storage": "ok", "queue": "ok"}}
 
 
 async def test_readiness_fails_when_storage_is_closed(server: Running) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from tracardi.domain.payload import TrackerPayload
-from tracardi.engine import RecordService, SourceService, Tracker
+from tracardi.engine import Background, JobService, QueueService, RecordService, SourceService, TaskService, Tracker
 from tracardi.metrics import Metrics
 
 STATE_KEY = "tracardi"
@@ -39,6 +39,10 @@ class ApiServices:
     metrics: Metrics
     admin_token: str
     readiness: Callable[[], Awaitable[dict[str, str]]]
+    queues: QueueService
+    jobs: JobService
+    background: Background
+    tasks: TaskService
     options: ApiOptions = field(default_factory=ApiOptions)
     payload_decoder: msgspec.json.Decoder[TrackerPayload] = field(
         default_factory=lambda: msgspec.json.Decoder(TrackerPayload)

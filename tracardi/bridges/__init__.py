@@ -1,1 +1,1 @@
-"""Role `bridges`: see DESIGN.md (work for this role comes with its own issue)."""
+"""The ``bridges`` role: consumers of external brokers feeding the tracker (not built yet)."""

@@ -1,22 +1,46 @@
 """Storage ports and errors: what the engine and the entry points may import from storage."""
 
 from tracardi.storage.errors import InvalidQuery, NotFound, StorageError, Unavailable, VersionConflict
-from tracardi.storage.indices import EVENTS, PROFILES, SESSIONS, SOURCES
-from tracardi.storage.ports import Delete, DocumentStore, Index, Locks, Page, Put, Versioned, WriteOp, WriteResult
+from tracardi.storage.indices import EVENTS, JOB_RUNS, PROFILES, SESSIONS, SOURCES, TASKS
+from tracardi.storage.ports import (
+    DeadLetter,
+    Delete,
+    DocumentStore,
+    Index,
+    Job,
+    Leases,
+    Locks,
+    Outbox,
+    Page,
+    Put,
+    Queue,
+    QueueStats,
+    Versioned,
+    WriteOp,
+    WriteResult,
+)
 
 __all__ = [
     "EVENTS",
+    "JOB_RUNS",
     "PROFILES",
     "SESSIONS",
     "SOURCES",
+    "TASKS",
+    "DeadLetter",
     "Delete",
     "DocumentStore",
     "Index",
     "InvalidQuery",
+    "Job",
+    "Leases",
     "Locks",
     "NotFound",
+    "Outbox",
     "Page",
     "Put",
+    "Queue",
+    "QueueStats",
     "StorageError",
     "Unavailable",
     "VersionConflict",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from tracardi.domain.event import Event
+from tracardi.domain.jobs import JobRun
 from tracardi.domain.profile import Profile
 from tracardi.domain.session import Session
 from tracardi.domain.source import EventSource
+from tracardi.domain.tasks import TaskProgress
 from tracardi.storage.ports import Index
 
 PROFILES: Index[Profile] = Index(
@@ -24,4 +26,8 @@ EVENTS: Index[Event] = Index(
 )
 SOURCES: Index[EventSource] = Index("source", EventSource, fields=("name",))
 
-ALL_INDICES = (PROFILES, SESSIONS, EVENTS, SOURCES)
+JOB_RUNS: Index[JobRun] = Index("job-run", JobRun, fields=("name", "started"))
+
+TASKS: Index[TaskProgress] = Index("task", TaskProgress, fields=("started",))
+
+ALL_INDICES = (PROFILES, SESSIONS, EVENTS, SOURCES, JOB_RUNS, TASKS)

@@ -174,3 +174,128 @@ class Locks(Protocol):
     def hold(self, key: str) -> AbstractAsyncContextManager[None]:
         """An async context manager that holds the lock on ``key`` while inside."""
         ...
+
+
+# -- queues -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A claimed job: its id, its queue, its encoded message, and how many times it was retried before.
+
+    ``receipt`` is the adapter's handle of this delivery (a stream entry id, a lease token): ack, retry and
+    dead-letter act on this delivery only, so a consumer whose lease expired cannot finish a job another took.
+    """
+
+    id: str
+    queue: str
+    body: bytes
+    attempts: int
+    enqueued_at: float
+    receipt: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A job that failed for good, with the error of its last attempt."""
+
+    id: str
+    queue: str
+    body: bytes
+    attempts: int
+    error: str
+    failed_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """A queue's state: jobs ready now, claimed, delayed, dead; the age in seconds of the oldest ready job."""
+
+    ready: int = 0
+    in_flight: int = 0
+    delayed: int = 0
+    dead: int = 0
+    oldest_age: float = 0.0
+
+    @property
+    def depth(self) -> int:
+        """Jobs not yet done: ready, claimed and delayed."""
+        return self.ready + self.in_flight + self.delayed
+
+
+class Queue(Protocol):
+    """At-least-once work queues by name, with delayed jobs, retries and a dead-letter list per queue.
+
+    A job id is unique among the live jobs of a queue: enqueuing an id that is queued, delayed or in flight
+    is refused (returns False), so a producer may repeat itself. Once acked or dead, the id may be used again.
+    """
+
+    async def ping(self) -> None:
+        """Raise Unavailable unless the queue backend answers."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+    async def enqueue(self, queue: str, body: bytes, *, job_id: str, delay: float = 0.0) -> bool:
+        """Add a job, due now or after ``delay`` seconds; False when a live job has this id."""
+        ...
+
+    async def enqueue_many(self, queue: str, jobs: Sequence[tuple[str, bytes]]) -> int:
+        """Add many jobs due now (pipelined); how many were new."""
+        ...
+
+    async def claim(self, queue: str, consumer: str, *, count: int, visibility: float, block: float = 0.0) -> list[Job]:
+        """Take up to ``count`` due jobs for ``visibility`` seconds, waiting up to ``block`` seconds for one.
+
+        Jobs whose claim expired (their consumer died) are delivered again. Every consumer of one queue uses
+        the same ``visibility`` (Redis judges expiry by the claimer's timeout, not the first one's).
+        """
+        ...
+
+    async def ack(self, job: Job) -> bool:
+        """The job is done: remove it. False when this delivery no longer owns it."""
+        ...
+
+    async def retry(self, job: Job, *, delay: float, error: str) -> bool:
+        """Put the job back, due after ``delay`` seconds, with one more attempt counted."""
+        ...
+
+    async def dead_letter(self, job: Job, *, error: str) -> bool:
+        """Move the job to the queue's dead-letter list with its error."""
+        ...
+
+    async def dead_letters(self, queue: str, *, limit: int = 100) -> list[DeadLetter]:
+        """The queue's dead letters, oldest failure first."""
+        ...
+
+    async def replay(self, queue: str, job_id: str) -> bool:
+        """Put a dead letter back on its queue with its attempts reset; False when there is none."""
+        ...
+
+    async def drop(self, queue: str, job_id: str) -> bool:
+        """Forget a dead letter; False when there is none."""
+        ...
+
+    async def stats(self, queue: str) -> QueueStats:
+        """Counts and age of the oldest ready job."""
+        ...
+
+
+class Outbox(Protocol):
+    """A queue that can commit jobs in the same transaction as document writes (the embedded adapter can)."""
+
+    async def bulk_and_enqueue(
+        self, ops: Sequence[WriteOp], queue: str, jobs: Sequence[tuple[str, bytes]]
+    ) -> list[WriteResult]:
+        """Apply the writes and, only if every one succeeded, enqueue the jobs, in one commit."""
+        ...
+
+
+class Leases(Protocol):
+    """Exclusive, expiring claims across hosts: the first to take a key holds it until ``ttl`` passes."""
+
+    async def take(self, key: str, ttl: float) -> bool:
+        """True for the first taker of ``key`` while its lease lasts (Redis ``SET NX PX``)."""
+        ...

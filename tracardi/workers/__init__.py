@@ -1,1 +1,96 @@
-"""Role `workers`: see DESIGN.md (work for this role comes with its own issue)."""
+"""The ``workers`` role: one consumer (a pool of ``concurrency`` coroutines) per work queue."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import msgspec
+
+from tracardi.domain.messages import (
+    DELAYED,
+    DESTINATIONS,
+    EVENT_PROPS_TO_TRAITS,
+    DelayedCall,
+    SendToWebhook,
+    TraitsCopy,
+)
+from tracardi.engine import TaskService
+from tracardi.log import get_logger
+from tracardi.metrics import Metrics
+from tracardi.storage import DocumentStore, Queue
+from tracardi.workers.handlers import DelayedCalls, DelayedFn, PropsToTraits, Webhooks
+from tracardi.workers.runner import Abort, Consumer, JobState, Retry, WorkerOptions, backoff, consumer_name
+
+log = get_logger("workers")
+
+
+class WorkersOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Settings of the workers role (section ``[workers]``)."""
+
+    default: WorkerOptions = msgspec.field(default_factory=WorkerOptions)
+    """How every queue is consumed unless ``queues`` says otherwise."""
+    queues: dict[str, WorkerOptions] = {}
+    """Per queue name, e.g. ``[workers.queues."destinations:worker"] concurrency = 16``."""
+    drain_timeout: float = 10.0
+    """Seconds running jobs get to finish on stop."""
+
+    def for_queue(self, name: str) -> WorkerOptions:
+        return self.queues.get(name, self.default)
+
+
+@dataclass(slots=True)
+class WorkerDeps:
+    """What the handlers need, built by the composition root."""
+
+    queue: Queue
+    store: DocumentStore
+    metrics: Metrics
+    tasks: TaskService
+    delayed: Mapping[str, DelayedFn] = field(default_factory=dict)
+
+
+def build_consumers(deps: WorkerDeps, options: WorkersOptions, http: httpx.AsyncClient) -> list[Consumer[Any]]:
+    """The consumers of every queue this version serves (an explicit table, no registration)."""
+    me = consumer_name()
+    common: dict[str, Any] = {"consumer": me, "metrics": deps.metrics}
+    return [
+        Consumer(
+            deps.queue,
+            EVENT_PROPS_TO_TRAITS,
+            TraitsCopy,
+            PropsToTraits(deps.store, deps.tasks),
+            options.for_queue(EVENT_PROPS_TO_TRAITS),
+            **common,
+        ),
+        Consumer(deps.queue, DESTINATIONS, SendToWebhook, Webhooks(http), options.for_queue(DESTINATIONS), **common),
+        Consumer(deps.queue, DELAYED, DelayedCall, DelayedCalls(deps.delayed), options.for_queue(DELAYED), **common),
+    ]
+
+
+async def run_workers(deps: WorkerDeps, options: WorkersOptions, stop: asyncio.Event, *, burst: bool = False) -> None:
+    """Run every consumer until ``stop`` (or, with ``burst``, until their queues are empty)."""
+    async with httpx.AsyncClient() as http:
+        consumers = build_consumers(deps, options, http)
+        log.info("role_started", role="workers", queues=[c.name for c in consumers])
+        async with asyncio.TaskGroup() as group:
+            for consumer in consumers:
+                group.create_task(consumer.run(stop, burst=burst, drain_timeout=options.drain_timeout))
+        log.info("role_stopped", role="workers")
+
+
+__all__ = [
+    "Abort",
+    "Consumer",
+    "JobState",
+    "Retry",
+    "WorkerDeps",
+    "WorkerOptions",
+    "WorkersOptions",
+    "backoff",
+    "build_consumers",
+    "run_workers",
+]

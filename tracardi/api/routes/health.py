@@ -8,6 +8,10 @@ from starlette.routing import Route
 
 from tracardi.api.errors import json_response
 from tracardi.api.routes._common import services
+from tracardi.log import get_logger
+from tracardi.storage import StorageError
+
+log = get_logger("api")
 
 
 async def healthz(request: Request) -> Response:
@@ -23,8 +27,13 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus text exposition."""
-    return Response(services(request).metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    """Prometheus text exposition (queue depths and ages are read now)."""
+    svc = services(request)
+    try:
+        await svc.queues.stats()
+    except StorageError as exc:
+        log.warning("queue_stats_unavailable", error=str(exc))
+    return Response(svc.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 routes = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,7 +18,7 @@ from tracardi.storage.embedded._cursor import after_clause, decode_cursor, encod
 from tracardi.storage.embedded._ops import Prepared, apply_writes, delete_where, prepare_delete, prepare_put
 from tracardi.storage.embedded._reader import ReadPool, read_count, read_many, read_one, read_rows
 from tracardi.storage.embedded._sql import IndexTable
-from tracardi.storage.embedded._writer import Change, Writer
+from tracardi.storage.embedded._writer import Change, RunFn, Writer
 from tracardi.storage.errors import InvalidQuery, NotFound, StorageError, Unavailable
 from tracardi.storage.ports import Delete, Index, Page, Put, Versioned, WriteOp, WriteResult
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from tracardi.storage.ports import DocumentStore
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 _SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -244,6 +245,28 @@ class SqliteDocumentStore:
         where_sql, params = compile_where(table, where)
         deleted: int = await self._writer.call(delete_where, (table, where_sql, params))
         return deleted
+
+    # -- hooks for other adapters on the same file (the queue table) ----------------------------------------
+
+    async def run_write(self, run: RunFn, arg: Any) -> Any:
+        """Have the writer thread apply ``arg`` with ``run`` in its next group commit (see ``_writer``)."""
+        if not self._open:
+            await self._ensure_open()
+        self._check_open()
+        return await self._writer.call(run, arg)
+
+    def prepare_ops(self, ops: Sequence[WriteOp]) -> list[Prepared]:
+        """Validate and encode writes for a writer run of another adapter (see ``_ops.apply_writes``)."""
+        if self._closed:
+            raise Unavailable(f"the store at {self._path} is closed")
+        return [self._prepare(op) for op in ops]
+
+    async def run_read(self, read: Callable[[sqlite3.Connection], R], what: str) -> R:
+        """Run ``read`` on a reader connection off the loop."""
+        if not self._open:
+            await self._ensure_open()
+        self._check_open()
+        return await self._reads.run(read, what)
 
     # -- internals --------------------------------------------------------------------------------------------
 

@@ -1,0 +1,56 @@
+"""Start background work by hand: ``POST /api/tasks/{queue}`` with the queue's message; progress in /api/queues."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from tracardi.api._body import read_body
+from tracardi.api.errors import json_response, validation_error
+from tracardi.api.routes._common import services
+from tracardi.api.routes.admin._auth import admin
+from tracardi.domain.errors import FieldError, InvalidInput, NotFoundError
+from tracardi.domain.messages import QUEUE_MESSAGES
+
+MAX_TASK_BYTES = 256 * 1024
+MAX_IDS = 10_000
+_decoders: dict[str, msgspec.json.Decoder[Any]] = {
+    name: msgspec.json.Decoder(kind) for name, kind in QUEUE_MESSAGES.items()
+}
+
+
+@admin
+async def start(request: Request) -> Response:
+    """Enqueue the message in the body on the named queue; answers 202 with the job id."""
+    name = request.path_params["queue"]
+    decoder = _decoders.get(name)
+    if decoder is None:
+        raise NotFoundError(f"No task queue `{name[:200]}`; tasks go to {', '.join(QUEUE_MESSAGES)}.")
+    body = await read_body(request, MAX_TASK_BYTES)
+    try:
+        message = decoder.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        return validation_error(exc, "body")
+    if len(getattr(message, "event_ids", ())) > MAX_IDS:
+        raise InvalidInput(f"At most {MAX_IDS} event ids per task.", [FieldError(["body", "event_ids"], "too many")])
+    job_id = await services(request).background.send(name, message)
+    return json_response({"job_id": job_id, "queue": name}, 202)
+
+
+@admin
+async def progress(request: Request) -> Response:
+    """The progress of a task started with a query (``copy-event-props-to-traits-where``), by its job id."""
+    job_id = request.path_params["job_id"]
+    if len(job_id) > 512:
+        raise InvalidInput("job id must have at most 512 characters.", [FieldError(["path", "job_id"], "length")])
+    return json_response(await services(request).tasks.progress(job_id))
+
+
+routes = [
+    Route("/tasks/{queue}", start, methods=["POST"]),
+    Route("/tasks/{queue}/{job_id}", progress, methods=["GET"]),
+]

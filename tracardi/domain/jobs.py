@@ -1,0 +1,60 @@
+"""Scheduled jobs: what runs when (a definition), and what happened when it ran (a run record)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+JobKind = Literal["visit-end", "profile-event"]
+
+
+class JobSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One scheduled job (``[[jobs.definitions]]``): a kind, a schedule (``interval`` seconds or ``cron``)."""
+
+    name: str
+    """Unique name; with the scheduled time it makes the run's id."""
+    kind: JobKind
+    """``visit-end``: emit ``visit-ended`` for sessions idle longer than ``idle`` seconds after visit-started.
+    ``profile-event``: register ``event_type`` for every profile (in ``segment`` when given)."""
+    source: str
+    """The event source the job's events are tracked through (rules and flows run on them as on any event)."""
+    interval: float = 0.0
+    """Seconds between runs (aligned to the epoch, so every host computes the same times)."""
+    cron: str = ""
+    """A crontab expression (minute hour day month weekday), UTC; instead of ``interval``."""
+    idle: float = 1800.0
+    """visit-end: seconds since the session's last update after which the visit has ended."""
+    event_type: str = "heartbeat"
+    """profile-event: the event type registered."""
+    segment: str = ""
+    """profile-event: only profiles in this segment (empty: every profile)."""
+    enabled: bool = True
+
+    def check(self) -> str | None:
+        """What is wrong with this definition, or None."""
+        if not self.name.strip():
+            return "a job needs a name"
+        if (self.interval > 0) == bool(self.cron.strip()):
+            return f"job {self.name!r}: give exactly one of interval (seconds > 0) or cron"
+        if self.kind == "visit-end" and self.idle <= 0:
+            return f"job {self.name!r}: idle must be > 0"
+        return None
+
+
+class JobRun(msgspec.Struct, kw_only=True):
+    """One run of a job: when it was due and ran, what it touched, how it ended."""
+
+    id: str
+    name: str
+    scheduled: datetime
+    started: datetime
+    ended: datetime | None = None
+    status: str = "running"
+    """running, done or failed."""
+    manual: bool = False
+    profiles: int = 0
+    """Profiles (or sessions, for visit-end) the run touched."""
+    errors: list[str] = []
+    host: str = ""

@@ -1,0 +1,45 @@
+"""Long background tasks: run one with its progress kept under the job id, and read that progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from tracardi.domain.errors import NotFoundError
+from tracardi.domain.messages import EVENT_PROPS_TO_TRAITS, CopyEventPropsToTraitsWhere
+from tracardi.domain.tasks import TaskProgress
+from tracardi.engine.traits import copy_props_where, events_where
+from tracardi.storage import TASKS, DocumentStore
+
+
+class TaskService:
+    """Runs the traits copy over a query with progress records, and answers progress by job id."""
+
+    def __init__(self, store: DocumentStore, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def progress(self, job_id: str) -> TaskProgress:
+        found = await self._store.get(TASKS, job_id)
+        if found is None:
+            raise NotFoundError(f"No task `{job_id[:200]}`.")
+        return found.doc
+
+    async def copy_props_where(self, job_id: str, message: CopyEventPropsToTraitsWhere) -> TaskProgress:
+        now = self._clock()
+        record = TaskProgress(id=job_id, queue=EVENT_PROPS_TO_TRAITS, kind="copy-props", started=now, updated=now)
+
+        async def report(total: int, done: int, changed: int) -> None:
+            record.total, record.done, record.changed, record.updated = total, done, changed, self._clock()
+            await self._store.put(TASKS, job_id, record)
+
+        where = events_where(message.event_type, message.since, message.until)
+        try:
+            await copy_props_where(self._store, where, message.fields, report)
+        except BaseException as exc:
+            record.status, record.error, record.ended = "failed", f"{type(exc).__name__}: {exc}"[:1000], self._clock()
+            await self._store.put(TASKS, job_id, record)
+            raise
+        record.status, record.ended = "done", self._clock()
+        await self._store.put(TASKS, job_id, record)
+        return record

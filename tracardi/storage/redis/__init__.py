@@ -1,0 +1,7 @@
+"""The Redis adapters: queues (Streams), leases; used when ``redis.url`` is set."""
+
+from tracardi.storage.redis.keys import Keys
+from tracardi.storage.redis.lease import RedisLeases
+from tracardi.storage.redis.queue import RedisQueue
+
+__all__ = ["Keys", "RedisLeases", "RedisQueue"]
