@@ -16,6 +16,7 @@ import msgspec
 
 from tracardi.api import ApiOptions
 from tracardi.engine import TrackerOptions
+from tracardi.secret import Secret
 
 DEFAULT_CONFIG = Path("config/tracardi.toml")
 ENV_PREFIX = "TRACARDI_"
@@ -25,24 +26,6 @@ _ENV_IGNORED = ("TRACARDI_TEST_", "TRACARDI_BENCH_")
 
 class SettingsError(Exception):
     """The configuration cannot be used; the message names the key."""
-
-
-class Secret:
-    """A string that never shows in a repr or a log line."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('********')" if self._value else "Secret('')"
 
 
 class StorageOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
