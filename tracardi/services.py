@@ -23,6 +23,7 @@ from tracardi.storage import DocumentStore, Locks, StorageError
 from tracardi.storage.embedded import SqliteDocumentStore
 from tracardi.storage.indices import ALL_INDICES
 from tracardi.storage.memory import InProcessLocks
+from tracardi.storage.opensearch import OpenSearchDocumentStore
 
 log = get_logger("runtime")
 TOKEN_FILE = "admin-token"
@@ -65,8 +66,10 @@ class Services:
 
 def _open_store(settings: Settings, data_dir: Path) -> DocumentStore:
     backend = settings.storage.backend
+    if backend == "opensearch":
+        return OpenSearchDocumentStore(settings.opensearch, ALL_INDICES)
     if backend != "embedded":
-        raise SettingsError(f"storage.backend = {backend!r} is not available; use 'embedded'")
+        raise SettingsError(f"storage.backend = {backend!r} is not available; use 'embedded' or 'opensearch'")
     return SqliteDocumentStore(
         data_dir / DB_FILE,
         ALL_INDICES,

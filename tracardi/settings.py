@@ -17,6 +17,7 @@ import msgspec
 from tracardi.api import ApiOptions
 from tracardi.engine import TrackerOptions
 from tracardi.secret import Secret
+from tracardi.storage.opensearch import OpenSearchOptions
 
 DEFAULT_CONFIG = Path("config/tracardi.toml")
 ENV_PREFIX = "TRACARDI_"
@@ -32,7 +33,7 @@ class StorageOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """Where documents live (section ``[storage]``)."""
 
     backend: str = "embedded"
-    """``embedded`` (a SQLite file in ``path``); ``opensearch`` comes with the scale-out adapter."""
+    """``embedded`` (a SQLite file in ``path``) or ``opensearch`` (a cluster, section ``[opensearch]``)."""
     path: str = "data"
     """Data folder: the database file and the generated admin token live here."""
     synchronous: str = "FULL"
@@ -81,6 +82,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     admin: AdminOptions = msgspec.field(default_factory=AdminOptions)
     log: LogOptions = msgspec.field(default_factory=LogOptions)
     redis: RedisOptions = msgspec.field(default_factory=RedisOptions)
+    opensearch: OpenSearchOptions = msgspec.field(default_factory=OpenSearchOptions)
     runtime: RuntimeOptions = msgspec.field(default_factory=RuntimeOptions)
     config_dir: str = ""
     """Folder of the config file that was loaded (set by the loader)."""

@@ -34,7 +34,7 @@ REAL_URL = os.environ.get("TRACARDI_TEST_OPENSEARCH_URL", "")
 class TestOsmemContract(DocumentStoreContract):
     @pytest.fixture
     async def store(self, osmem_url: str) -> AsyncIterator[OpenSearchDocumentStore]:
-        store = OpenSearchDocumentStore(OpenSearchOptions(hosts=[osmem_url], prefix="t"), CONTRACT_INDICES)
+        store = OpenSearchDocumentStore(OpenSearchOptions(hosts=osmem_url, prefix="t"), CONTRACT_INDICES)
         await store.migrate()
         yield store
         await store.close()
@@ -46,7 +46,7 @@ class TestRealOpenSearchContract(DocumentStoreContract):
     @pytest.fixture
     async def store(self) -> AsyncIterator[OpenSearchDocumentStore]:
         prefix = f"test-{uuid.uuid4().hex[:10]}"
-        options = OpenSearchOptions(hosts=[REAL_URL], prefix=prefix, refresh="wait_for", replicas=0)
+        options = OpenSearchOptions(hosts=REAL_URL, prefix=prefix, refresh="wait_for", replicas=0)
         store = OpenSearchDocumentStore(options, CONTRACT_INDICES)
         await store.migrate()
         yield store
@@ -63,7 +63,7 @@ T0 = datetime(2024, 5, 31, 23, 0, tzinfo=UTC)
 @pytest.fixture
 async def cdp(osmem_url: str) -> AsyncIterator[OpenSearchDocumentStore]:
     """A store of the product's indices (profiles, sessions, events, sources) under the prefix ``cdp``."""
-    store = OpenSearchDocumentStore(OpenSearchOptions(hosts=[osmem_url], prefix="cdp"), ALL_INDICES)
+    store = OpenSearchDocumentStore(OpenSearchOptions(hosts=osmem_url, prefix="cdp"), ALL_INDICES)
     await store.migrate()
     yield store
     await store.close()
@@ -95,7 +95,7 @@ async def test_events_live_in_monthly_indices_behind_one_read_alias(cdp: OpenSea
 
 async def test_an_event_rewritten_stays_one_document_in_its_month(cdp: OpenSearchDocumentStore, osmem_url: str) -> None:
     await cdp.put(EVENTS, "e1", event("e1", T0, step=1))
-    other_host = OpenSearchDocumentStore(OpenSearchOptions(hosts=[osmem_url], prefix="cdp"), ALL_INDICES)
+    other_host = OpenSearchDocumentStore(OpenSearchOptions(hosts=osmem_url, prefix="cdp"), ALL_INDICES)
     try:
         got = await other_host.get(EVENTS, "e1")
         assert got is not None

@@ -21,7 +21,7 @@ _MAX_BACKOFF = 5.0
 def make_client(options: OpenSearchOptions) -> AsyncOpenSearch:
     """An async client for the configured hosts, TLS and credentials; retries are ours (see ``call``)."""
     kwargs: dict[str, Any] = {
-        "hosts": list(options.hosts),
+        "hosts": [host.strip() for host in options.hosts.split(",") if host.strip()],
         "timeout": options.timeout,
         "max_retries": 0,
         "verify_certs": options.verify_certs,

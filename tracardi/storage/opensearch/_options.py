@@ -14,8 +14,8 @@ Refresh = Literal["false", "true", "wait_for"]
 class OpenSearchOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Where the cluster is, how to reach it, and how indices are named and written."""
 
-    hosts: list[str] = msgspec.field(default_factory=lambda: ["http://127.0.0.1:9200"])
-    """Node URLs; the client spreads requests over them."""
+    hosts: str = "http://127.0.0.1:9200"
+    """Node URLs, comma-separated (one string, so ``TRACARDI_OPENSEARCH_HOSTS`` can set it); requests are spread."""
     prefix: str = "tracardi"
     """Index and alias names start with ``<prefix>.`` (several installations can share a cluster)."""
     verify_certs: bool = True
@@ -25,6 +25,7 @@ class OpenSearchOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     username: str = ""
     """Basic authentication user (with ``password``); empty: no basic auth."""
     password: Secret = msgspec.field(default_factory=lambda: Secret(""))
+    """Basic authentication password."""
     api_key: Secret = msgspec.field(default_factory=lambda: Secret(""))
     """An API key (sent as ``Authorization: ApiKey <key>``), instead of basic auth."""
     timeout: float = 10.0
@@ -37,6 +38,8 @@ class OpenSearchOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     """Default refresh of writes: ``false`` (the /track path: searchable at the next periodic refresh),
     ``wait_for`` (block until searchable) or ``true``. Reads by id never need a refresh."""
     shards: int = 1
+    """Primary shards of each new index."""
     replicas: int = 1
+    """Replicas of each new index."""
     event_partition: Literal["monthly", "none"] = "monthly"
     """Events in one index per month (by ``metadata.time.insert``) behind a read alias, or in one index."""
