@@ -18,12 +18,22 @@ from typing import Any
 import pytest
 from opensearchpy.exceptions import TransportError
 
-from tests.storage.contract import CONTRACT_INDICES, DocumentStoreContract
+from tests.storage.contract import (
+    ALL,
+    CONDITIONS,
+    CONTRACT_INDICES,
+    DATASET,
+    DECLARED,
+    UNDECLARED,
+    Doc,
+    DocumentStoreContract,
+    all_pages,
+)
 from tracardi.domain.common import Entity
 from tracardi.domain.event import Event
 from tracardi.domain.profile import Profile
-from tracardi.domain.query import Eq, Range
-from tracardi.storage import EVENTS, PROFILES, Put, StorageError, Unavailable
+from tracardi.domain.query import Eq, Range, Sort
+from tracardi.storage import EVENTS, PROFILES, Index, InvalidQuery, Put, StorageError, Unavailable
 from tracardi.storage.indices import ALL_INDICES
 from tracardi.storage.opensearch import OpenSearchDocumentStore, OpenSearchOptions
 from tracardi.storage.opensearch._client import call
@@ -32,12 +42,46 @@ REAL_URL = os.environ.get("TRACARDI_TEST_OPENSEARCH_URL", "")
 
 
 class TestOsmemContract(DocumentStoreContract):
+    """The whole contract, with every path sortable (``sortable = "any"``)."""
+
     @pytest.fixture
     async def store(self, osmem_url: str) -> AsyncIterator[OpenSearchDocumentStore]:
-        store = OpenSearchDocumentStore(OpenSearchOptions(hosts=osmem_url, prefix="t"), CONTRACT_INDICES)
+        options = OpenSearchOptions(hosts=osmem_url, prefix="t", sortable="any")
+        store = OpenSearchDocumentStore(options, CONTRACT_INDICES)
         await store.migrate()
         yield store
         await store.close()
+
+
+@pytest.fixture
+async def declared_mode(osmem_url: str) -> AsyncIterator[OpenSearchDocumentStore]:
+    """The product's default: only declared fields are sortable (filters still work on any path)."""
+    store = OpenSearchDocumentStore(OpenSearchOptions(hosts=osmem_url, prefix="t"), CONTRACT_INDICES)
+    await store.migrate()
+    await store.bulk([Put(index, doc.id, doc) for index in CONTRACT_INDICES for doc in DATASET])
+    yield store
+    await store.close()
+
+
+@pytest.mark.parametrize("index", CONTRACT_INDICES, ids=["declared", "cached", "undeclared"])
+async def test_declared_mode_filters_any_path(declared_mode: OpenSearchDocumentStore, index: Index[Doc]) -> None:
+    for name, where, expected in CONDITIONS:
+        page = await declared_mode.query(index, where, limit=100)
+        assert {item.doc.id for item in page.items} == expected, name
+        assert await declared_mode.count(index, where) == len(expected), name
+
+
+async def test_declared_mode_sorts_declared_fields_and_refuses_others(declared_mode: OpenSearchDocumentStore) -> None:
+    for field, desc, expected in [
+        ("score", False, ["d5", "d1", "d2", "d4", "d3"]),
+        ("time", True, ["d5", "d3", "d2", "d1", "d4"]),
+        ("profile.id", True, ["d5", "d2", "d4", "d1", "d3"]),
+    ]:
+        assert await all_pages(declared_mode, DECLARED, None, [Sort(field=field, desc=desc)], 2) == expected
+    for index, field in [(DECLARED, "data.color"), (UNDECLARED, "n")]:
+        with pytest.raises(InvalidQuery, match="cannot sort"):
+            await declared_mode.query(index, sort=[Sort(field=field)])
+    assert [d.doc.id for page in [p async for p in declared_mode.scan(UNDECLARED)] for d in page] == sorted(ALL)
 
 
 @pytest.mark.real_opensearch
@@ -46,7 +90,7 @@ class TestRealOpenSearchContract(DocumentStoreContract):
     @pytest.fixture
     async def store(self) -> AsyncIterator[OpenSearchDocumentStore]:
         prefix = f"test-{uuid.uuid4().hex[:10]}"
-        options = OpenSearchOptions(hosts=REAL_URL, prefix=prefix, refresh="wait_for", replicas=0)
+        options = OpenSearchOptions(hosts=REAL_URL, prefix=prefix, refresh="wait_for", replicas=0, sortable="any")
         store = OpenSearchDocumentStore(options, CONTRACT_INDICES)
         await store.migrate()
         yield store

@@ -1,22 +1,22 @@
-"""Searchable form of a document: every leaf as a (path, ordered key) pair in one fixed nested mapping.
+"""Searchable form of a document: every leaf as an ordered keyword, in one fixed mapping whatever the keys.
 
 Free-form dicts (a profile's ``traits``, an event's ``properties``, ``context``, ``aux``, ``data``) must not grow
 the index mapping: the 1,000-field limit is a known failure of the system we re-implement. So the document is
-stored as ``_source`` under ``dynamic: false`` (nothing of it is mapped), and next to it the adapter writes
-``_q.kv``: one nested ``{p, o}`` per leaf value, where ``p`` is the dot path (``traits.email``) and ``o`` an
-order-preserving keyword of the value:
+stored as ``_source`` under ``dynamic: false`` (nothing of it is mapped), and next to it the adapter writes ``_q``:
 
-- booleans ``b0``/``b1``; numbers ``n`` + 16 hex digits of the float64 with its order bits flipped (ints and
-  floats compare as one type; integers beyond 2**53 lose precision);
-- strings ``s`` + the text; times are the UTC ISO-8601 strings msgspec writes, compared as text (as the
-  embedded adapter does); strings longer than ``MAX_TEXT`` characters are stored but not matchable;
-- null values and empty lists write nothing (they are "missing"); list elements each write one pair (a list
-  matches when any element does); objects inside lists are walked like objects.
+- ``_q.k``: one keyword per leaf value, ``<dot path>\x00<ordered key>``; filters (equality, membership, range
+  within one type, existence as a prefix) on any path are term/terms/range/prefix queries on this one field;
+- ``_q.s``: nested ``{p, o}`` pairs (path, ordered key) of the sortable paths, for nested sorts (missing last).
+  Which paths: every leaf (``sortable = "any"``), or only the index's declared ``fields`` (``"declared"``: one
+  Lucene document per stored document plus one per declared field, several times faster to index);
+- ``_q.id``: the id, for tie-breaks and scans.
 
-The mapping is the same for every index and never changes, whatever keys documents carry. Every path can be
-matched for equality, membership, range (within one type) and existence, and sorted on (missing last), through
-``nested`` queries and nested sorts. The price: one hidden nested document per leaf, so an index allows up to
-``NESTED_LIMIT`` leaves per document.
+The ordered key of a value: booleans ``b0``/``b1``; numbers ``n`` + 16 hex digits of the float64 with its order
+bits flipped (ints and floats compare as one type; integers beyond 2**53 lose precision); strings ``s`` + the
+text (times are the UTC ISO-8601 strings msgspec writes, compared as text, as the embedded adapter does). Null
+values and empty lists write nothing (they are "missing"); list elements each write one key (a list matches when
+any element does); objects inside lists are walked like objects. Strings over ``MAX_TEXT`` characters (with
+their path) are stored but cannot be matched.
 """
 
 from __future__ import annotations
@@ -32,10 +32,12 @@ import msgspec
 
 from tracardi.storage.errors import InvalidQuery
 
-KV = "_q.kv"
-PATH = "_q.kv.p"
-KEY = "_q.kv.o"
+KEYS = "_q.k"
+SORT = "_q.s"
+SORT_PATH = "_q.s.p"
+SORT_KEY = "_q.s.o"
 ID = "_q.id"
+SEP = "\x00"
 MAX_TEXT = 8000  # keyword ignore_above; Lucene's term limit is 32,766 bytes, 4 bytes a character at most
 NESTED_LIMIT = 100_000
 
@@ -60,7 +62,8 @@ def mapping() -> dict[str, Any]:
             "_q": {
                 "properties": {
                     "id": {"type": "keyword"},
-                    "kv": {
+                    "k": {"type": "keyword", "ignore_above": MAX_TEXT},
+                    "s": {
                         "type": "nested",
                         "properties": {
                             "p": {"type": "keyword"},
@@ -130,9 +133,11 @@ def leaves(value: Any, path: str, out: list[dict[str, str]]) -> None:
             out.append({"p": path, "o": key})
 
 
-def searchable(source: dict[str, Any], doc_id: str) -> dict[str, Any]:
-    """The document as stored: its own fields plus the adapter's ``_q`` (id and leaves)."""
+def searchable(source: dict[str, Any], doc_id: str, sortable: frozenset[str] | None) -> dict[str, Any]:
+    """The document as stored: its own fields plus the adapter's ``_q`` (id, keys, sort pairs)."""
     kv: list[dict[str, str]] = []
     leaves(source, "", kv)
-    source["_q"] = {"id": doc_id, "kv": kv}
+    keys = [pair["p"] + SEP + pair["o"] for pair in kv]
+    pairs = kv if sortable is None else [pair for pair in kv if pair["p"] in sortable]
+    source["_q"] = {"id": doc_id, "k": keys, "s": pairs}
     return source

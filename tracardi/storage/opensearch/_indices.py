@@ -32,6 +32,8 @@ class IndexNames:
         self.physical = f"{self.alias}.v{SCHEMA_VERSION}"
         self.time_field = time_field
         self.template = f"{prefix}-{index.name}-v{SCHEMA_VERSION}"
+        self.sortable: frozenset[str] | None = None
+        """The paths written as sort pairs; None: every path."""
 
     @property
     def partitioned(self) -> bool:

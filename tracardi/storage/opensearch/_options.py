@@ -37,6 +37,9 @@ class OpenSearchOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknow
     refresh: Refresh = "false"
     """Default refresh of writes: ``false`` (the /track path: searchable at the next periodic refresh),
     ``wait_for`` (block until searchable) or ``true``. Reads by id never need a refresh."""
+    sortable: Literal["declared", "any"] = "declared"
+    """Which paths queries may sort on: each index's declared fields (fast to index), or any path (every leaf
+    also becomes a nested sort pair: several times slower to index). Filters work on any path either way."""
     shards: int = 1
     """Primary shards of each new index."""
     replicas: int = 1

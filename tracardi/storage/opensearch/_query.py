@@ -1,7 +1,8 @@
 """Compile a query condition (``tracardi.domain.query``) into the OpenSearch query DSL, and sorts with cursors.
 
-Every field is matched through the ``_q.kv`` pairs (see ``_encode``): a ``nested`` query on the path and the
-ordered key. Sorting is a nested sort on the key filtered to the path, missing values last in both directions,
+Every field is matched through the ``_q.k`` keys (see ``_encode``): ``<path>\x00<ordered key>`` terms, ranges
+within one path and type, and a prefix for existence. Sorting is a nested sort on the ``_q.s`` pairs filtered to the
+path (only sortable paths: see ``_encode``), missing values last in both directions,
 ties broken by ``_q.id`` in the direction of the last sort field. A cursor is the base64url of the JSON
 ``[tag, sort values, id]`` of a page's last hit; ``tag`` ties it to the sort it came from.
 """
@@ -18,7 +19,7 @@ import msgspec
 
 from tracardi.domain.query import And, Condition, Eq, Exists, In, Not, Or, Range, Sort
 from tracardi.storage.errors import InvalidQuery
-from tracardi.storage.opensearch._encode import ID, KEY, KV, PATH, check_field, query_key
+from tracardi.storage.opensearch._encode import ID, KEYS, SEP, SORT, SORT_KEY, SORT_PATH, check_field, query_key
 
 _MAX_DEPTH = 32
 MATCH_ALL: dict[str, Any] = {"match_all": {}}
@@ -36,7 +37,7 @@ def _node(cond: Condition, depth: int) -> dict[str, Any]:
         raise InvalidQuery(f"condition nested deeper than {_MAX_DEPTH}")
     match cond:
         case Eq(field=field, value=value):
-            return _exists(field, negate=True) if value is None else _pair(field, {"term": {KEY: query_key(value)}})
+            return _exists(field, negate=True) if value is None else {"term": {KEYS: _key(field, value)}}
         case In(field=field, values=values):
             return _in(field, values)
         case Range():
@@ -60,22 +61,20 @@ def _items(items: object) -> Sequence[Condition]:
     return items
 
 
-def _pair(field: str, value_query: dict[str, Any]) -> dict[str, Any]:
-    """Some leaf at ``field`` satisfies ``value_query``."""
-    path_query = {"term": {PATH: check_field(field)}}
-    return {"nested": {"path": KV, "query": {"bool": {"filter": [path_query, value_query]}}}}
+def _key(field: str, value: object) -> str:
+    return check_field(field) + SEP + query_key(value)
 
 
 def _exists(field: str, *, negate: bool = False) -> dict[str, Any]:
-    query = {"nested": {"path": KV, "query": {"term": {PATH: check_field(field)}}}}
+    query = {"prefix": {KEYS: check_field(field) + SEP}}
     return {"bool": {"must_not": [query]}} if negate else query
 
 
 def _in(field: str, values: object) -> dict[str, Any]:
     if not isinstance(values, tuple | list):
         raise InvalidQuery(f"In values must be a tuple: {values!r}")
-    keys = [query_key(value) for value in values if value is not None]
-    parts = [_pair(field, {"terms": {KEY: keys}})] if keys else []
+    keys = [_key(field, value) for value in values if value is not None]
+    parts = [{"terms": {KEYS: keys}}] if keys else []
     if len(keys) < len(values):
         parts.append(_exists(field, negate=True))
     if not parts:
@@ -98,7 +97,8 @@ def _range(cond: Range) -> dict[str, Any]:
         bounds["gte"] = kind
     if "lt" not in bounds and "lte" not in bounds:
         bounds["lt"] = chr(ord(kind) + 1)
-    return _pair(cond.field, {"range": {KEY: bounds}})
+    prefix = check_field(cond.field) + SEP
+    return {"range": {KEYS: {op: prefix + key for op, key in bounds.items()}}}
 
 
 def _bound(value: object) -> str:
@@ -110,14 +110,17 @@ def _bound(value: object) -> str:
 class SortPlan:
     """The DSL sort of a list of Sorts, with the id tie-breaker and the cursor tag."""
 
-    def __init__(self, sort: Sequence[Sort], *, by_id: bool = True) -> None:
+    def __init__(self, sort: Sequence[Sort], sortable: frozenset[str] | None = None) -> None:
         keys: list[dict[str, Any]] = []
         for item in sort:
             if not isinstance(item, Sort):
                 raise InvalidQuery(f"not a Sort: {item!r}")
+            field = check_field(item.field)
+            if sortable is not None and field not in sortable:
+                raise InvalidQuery(f"cannot sort on {field!r}: sortable fields are {sorted(sortable)}")
             order = "desc" if item.desc else "asc"
-            nested = {"path": KV, "filter": {"term": {PATH: check_field(item.field)}}}
-            keys.append({KEY: {"order": order, "missing": "_last", "nested": nested}})
+            nested = {"path": SORT, "filter": {"term": {SORT_PATH: field}}}
+            keys.append({SORT_KEY: {"order": order, "missing": "_last", "nested": nested}})
         self.size = len(keys)
         id_order = "desc" if sort and sort[-1].desc else "asc"
         keys.append({ID: {"order": id_order}})

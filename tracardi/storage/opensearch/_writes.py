@@ -69,12 +69,12 @@ def decide(item: Planned, seen: Seen | None, target: str | None) -> WriteResult 
     return None
 
 
-def to_source(op: Put[Any]) -> dict[str, Any]:
+def to_source(op: Put[Any], sortable: frozenset[str] | None) -> dict[str, Any]:
     """The stored form of a document (its fields plus the adapter's searchable pairs)."""
     source = msgspec.to_builtins(op.doc)
     if not isinstance(source, dict):
         raise StorageError(f"{op.index.name}/{op.doc_id}: a document must encode as an object")
-    return searchable(source, op.doc_id)
+    return searchable(source, op.doc_id, sortable)
 
 
 def body(items: Sequence[Planned]) -> bytes:

@@ -52,6 +52,8 @@ class OpenSearchDocumentStore:
         self._options = options
         self._client = client or make_client(options)
         self._names = {i.name: IndexNames(i, options.prefix, time_fields.get(i.name)) for i in indices}
+        for names in self._names.values():
+            names.sortable = None if options.sortable == "any" else frozenset(names.index.fields)
         self._partitions: dict[str, tuple[float, set[str]]] = {}
         self._partition_lock = asyncio.Lock()
         self._versions = VersionMap(version_map_size)
@@ -219,7 +221,7 @@ class OpenSearchDocumentStore:
             key = (names.index.name, item.op.doc_id)
             seen = looked_up[key] if key in looked_up else self._versions.get(*key)
             if isinstance(item.op, Put):
-                item.source = writes.to_source(item.op)
+                item.source = writes.to_source(item.op, names.sortable)
             early = writes.decide(item, seen, await self._target(names, item, seen))
             if early is not None:
                 results[item.pos] = early
@@ -319,7 +321,7 @@ class OpenSearchDocumentStore:
         """One page of matching documents in sort order, after the cursor ``after``."""
         if not isinstance(limit, int) or not 1 <= limit <= _MAX_LIMIT:
             raise InvalidQuery(f"limit must be 1..{_MAX_LIMIT}: {limit!r}")
-        plan = SortPlan(sort)
+        plan = SortPlan(sort, self._of(index).sortable)
         query = compile_where(where)
         hits = await self._search(index, query, plan, limit + 1, None if after is None else plan.search_after(after))
         items = [self._decode(index, hit) for hit in hits[:limit]]
