@@ -64,7 +64,8 @@ class Services:
         return {"storage": "ok"}
 
 
-def _open_store(settings: Settings, data_dir: Path) -> DocumentStore:
+def open_store(settings: Settings, data_dir: Path) -> DocumentStore:
+    """The documents adapter the settings name (not yet migrated)."""
     backend = settings.storage.backend
     if backend == "opensearch":
         return OpenSearchDocumentStore(settings.opensearch, ALL_INDICES)
@@ -121,7 +122,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
     """Build the adapters and services; on exit flush buffered writes and close connections."""
     data_dir = Path(settings.storage.path)
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
-    store = _open_store(settings, data_dir)
+    store = open_store(settings, data_dir)
     await store.migrate()
     try:
         metrics = metrics or Metrics()
