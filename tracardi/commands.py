@@ -1,4 +1,4 @@
-"""Operator commands beside the server: ``export`` and ``import`` of all documents as JSON lines."""
+"""Operator commands beside the server: ``export``/``import`` of all documents, and ``migrate`` of the schema."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tracardi.services import open_store
 from tracardi.settings import SettingsError, load_settings
 from tracardi.storage import StorageError
 from tracardi.storage.indices import ALL_INDICES
+from tracardi.storage.opensearch import Migrations, OpenSearchDocumentStore
 from tracardi.transfer import export_documents, import_documents
 
 
@@ -42,6 +43,57 @@ async def _transfer(command: str, file: str, config: str | None) -> dict[str, in
             return await import_documents(store, ALL_INDICES, lines)
     finally:
         await store.close()
+
+
+def _migrate_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m tracardi migrate", description="schema versions of the store")
+    p.add_argument("action", choices=["status", "up", "cleanup"])
+    p.add_argument("--config", help="config file (default: config/tracardi.toml when present)")
+    p.add_argument("--batch", type=int, default=500, help="documents per copy batch (default 500)")
+    return p
+
+
+def _say(line: str) -> None:
+    print(line)  # noqa: T201 - the command's report
+
+
+async def _migrate(action: str, config: str | None, batch: int) -> None:
+    settings = load_settings(config)
+    data_dir = Path(settings.storage.path)
+    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+    store = open_store(settings, data_dir)
+    try:
+        if not isinstance(store, OpenSearchDocumentStore):
+            # SQLite tables carry their layout version in schema_version; migrate() upgrades them in place.
+            if action == "up":
+                await store.migrate()
+            _say(f"embedded store: schema {'upgraded' if action == 'up' else 'applied at start'}; nothing to clean")
+            return
+        migrations = Migrations(store, _say)
+        if action == "cleanup":
+            for name in await migrations.cleanup():
+                _say(f"deleted {name}")
+            return
+        states = await (migrations.up(batch) if action == "up" else migrations.status())
+        for state in states:
+            _say(state.line())
+    finally:
+        await store.close()
+
+
+def migrate_main(argv: Sequence[str]) -> int:
+    """``python -m tracardi migrate status|up|cleanup``: exit 0, 1 on a storage error, 2 on bad settings."""
+    args = _migrate_parser().parse_args(argv[1:])
+    logging_setup.configure("console", "warning")
+    try:
+        asyncio.run(_migrate(args.action, args.config, args.batch))
+    except SettingsError as exc:
+        print(f"tracardi: {exc}", file=sys.stderr)  # noqa: T201 - the CLI's error channel
+        return 2
+    except StorageError as exc:
+        print(f"tracardi: migrate {args.action} failed: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    return 0
 
 
 def transfer_main(argv: Sequence[str]) -> int:

@@ -62,3 +62,18 @@ async def test_import_of_a_bad_line_names_it(tmp_path: Path) -> None:
     dump.write_text('{"index": "profile", "id": "p1", "doc": {"id": "p1"}}\nnot json\n')
     result = await _cli("import", str(dump), env={"TRACARDI_STORAGE_PATH": str(tmp_path / "data")})
     assert result.returncode == 1 and "line 2" in result.stderr
+
+
+async def test_migrate_command_on_both_adapters(osmem_url: str, tmp_path: Path) -> None:
+    embedded = {"TRACARDI_STORAGE_PATH": str(tmp_path / "data")}
+    result = await _cli("migrate", "up", env=embedded)
+    assert result.returncode == 0 and "embedded store" in result.stdout, result.stderr
+    cluster = {**embedded, "TRACARDI_STORAGE_BACKEND": "opensearch", "TRACARDI_OPENSEARCH_HOSTS": osmem_url}
+    assert (await _cli("migrate", "status", env=cluster)).stdout.count("-> None") == 3  # nothing created yet
+    result = await _cli("migrate", "up", env=cluster)
+    assert result.returncode == 0, result.stderr
+    assert "tracardi.profile -> tracardi.profile.v1 (0 documents): up to date" in result.stdout
+    result = await _cli("migrate", "up", env={**cluster, "TRACARDI_OPENSEARCH_SORTABLE": "any"})
+    assert "tracardi.profile -> tracardi.profile.v2" in result.stdout, result.stderr
+    result = await _cli("migrate", "cleanup", env=cluster)
+    assert "deleted tracardi.profile.v1" in result.stdout, result.stderr

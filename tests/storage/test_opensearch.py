@@ -35,7 +35,7 @@ from tracardi.domain.profile import Profile
 from tracardi.domain.query import Eq, Range, Sort
 from tracardi.storage import EVENTS, PROFILES, Index, InvalidQuery, Put, StorageError, Unavailable
 from tracardi.storage.indices import ALL_INDICES
-from tracardi.storage.opensearch import OpenSearchDocumentStore, OpenSearchOptions
+from tracardi.storage.opensearch import Migrations, OpenSearchDocumentStore, OpenSearchOptions
 from tracardi.storage.opensearch._client import call
 
 REAL_URL = os.environ.get("TRACARDI_TEST_OPENSEARCH_URL", "")
@@ -212,3 +212,47 @@ async def test_busy_answers_are_retried_with_backoff_then_unavailable() -> None:
 
     with pytest.raises(StorageError):
         await call(refused, retries=2, backoff=0.001)
+
+
+async def test_migrate_up_copies_to_a_new_version_switches_the_alias_and_cleanup_drops_the_old(
+    osmem_url: str,
+) -> None:
+    """Changing what is sortable changes the stored form: ``up`` builds v2, keeps versions, then ``cleanup``."""
+    before = OpenSearchDocumentStore(OpenSearchOptions(hosts=osmem_url, prefix="m"), CONTRACT_INDICES)
+    after = OpenSearchDocumentStore(OpenSearchOptions(hosts=osmem_url, prefix="m", sortable="any"), CONTRACT_INDICES)
+    messages: list[str] = []
+    try:
+        await before.migrate()
+        await before.bulk([Put(UNDECLARED, doc.id, doc) for doc in DATASET])
+        await before.put(UNDECLARED, "d1", DATASET[0])  # d1 at version 2
+        held = await before.get(UNDECLARED, "d2")
+        assert held is not None
+        states = {s.alias: s for s in await Migrations(after).status()}
+        assert not states["m.contract-undeclared"].up_to_date
+
+        states = {s.alias: s for s in await Migrations(after, messages.append).up(batch=2)}
+        state = states["m.contract-undeclared"]
+        assert (state.current, state.up_to_date, state.count, state.old) == (
+            "m.contract-undeclared.v2",
+            True,
+            len(DATASET),
+            ["m.contract-undeclared.v1"],
+        )
+        assert any("verified 5 documents" in m for m in messages)
+        got = await after.get(UNDECLARED, "d1")
+        assert got is not None and got.version == 2
+        page = await after.query(UNDECLARED, sort=[Sort(field="data.color")], limit=10)
+        assert [item.doc.id for item in page.items] == ["d2", "d1", "d5", "d3", "d4"]
+        # a host still holding the v1 sequence numbers writes safely after the switch
+        assert await before.put(UNDECLARED, "d2", held.doc, if_version=held.version) == 2
+        assert (await Migrations(after).up()) == await Migrations(after).status()  # nothing left to do
+
+        assert await Migrations(after).cleanup() == [
+            "m.contract-declared.v1",
+            "m.contract-cached.v1",
+            "m.contract-undeclared.v1",
+        ]
+        assert all(not s.old for s in await Migrations(after).status())
+    finally:
+        await before.close()
+        await after.close()

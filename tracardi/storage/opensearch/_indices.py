@@ -53,8 +53,14 @@ class IndexNames:
         return f"{self.physical}-{now:%Y.%m}"
 
 
-def index_body(options: OpenSearchOptions, aliases: dict[str, Any]) -> dict[str, Any]:
-    """Settings, the fixed mapping and the aliases of a new index."""
+def spec(names: IndexNames) -> dict[str, Any]:
+    """What the stored ``_q`` fields depend on, kept in the mapping's ``_meta``: a change needs ``migrate up``."""
+    sortable = "any" if names.sortable is None else sorted(names.sortable)
+    return {"schema": SCHEMA_VERSION, "sortable": sortable}
+
+
+def index_body(options: OpenSearchOptions, aliases: dict[str, Any], names: IndexNames) -> dict[str, Any]:
+    """Settings, the fixed mapping (with the spec in ``_meta``) and the aliases of a new index."""
     return {
         "settings": {
             "index": {
@@ -63,12 +69,12 @@ def index_body(options: OpenSearchOptions, aliases: dict[str, Any]) -> dict[str,
                 "mapping": {"nested_objects": {"limit": NESTED_LIMIT}},
             }
         },
-        "mappings": mapping(),
+        "mappings": {**mapping(), "_meta": {"tracardi": spec(names)}},
         "aliases": aliases,
     }
 
 
 def template_body(names: IndexNames, options: OpenSearchOptions) -> dict[str, Any]:
     """The index template that shapes every partition of a time-partitioned kind."""
-    body = index_body(options, {names.alias: {}})
+    body = index_body(options, {names.alias: {}}, names)
     return {"index_patterns": [f"{names.physical}-*"], "template": body, "priority": 100}

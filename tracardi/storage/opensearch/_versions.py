@@ -5,7 +5,9 @@ callers compare. Conditional writes, however, go with ``if_seq_no``/``if_primary
 per document, the ``(_version, _seq_no, _primary_term, physical index)`` it last saw in a read or a write answer,
 in a bounded LRU map. A write ``if_version=N`` uses the remembered pair when it is for version N, and otherwise
 looks the document up first (a realtime get, no refresh needed). A 409 is then a real conflict; its actual
-version is looked up to report it.
+version is looked up to report it, unless that version is the one expected: then the remembered pair was stale
+(the document was copied into a new index version by a migration, which keeps ``_version``), and the write is
+retried once with the fresh pair.
 """
 
 from __future__ import annotations
@@ -40,7 +42,11 @@ class VersionMap:
     def remember(self, index: str, doc_id: str, seen: Seen) -> None:
         key = (index, doc_id)
         current = self._seen.get(key)
-        if current is not None and (current.primary_term, current.seq_no) > (seen.primary_term, seen.seq_no):
+        if (
+            current is not None
+            and current.physical == seen.physical
+            and (current.primary_term, current.seq_no) > (seen.primary_term, seen.seq_no)
+        ):
             return  # a newer write of it was seen already (answers of concurrent requests arrive in any order)
         self._seen[key] = seen
         self._seen.move_to_end(key)

@@ -62,7 +62,7 @@ def decide(item: Planned, seen: Seen | None, target: str | None) -> WriteResult 
         if seen is None or seen.version != op.if_version:
             actual = None if seen is None else seen.version
             return WriteResult(op.doc_id, error=VersionConflict(name, op.doc_id, op.if_version, actual))
-        meta = {"_index": seen.physical, "_id": op.doc_id, "if_seq_no": seen.seq_no}
+        meta = {"_index": target, "_id": op.doc_id, "if_seq_no": seen.seq_no}
         item.action = {"index": {**meta, "if_primary_term": seen.primary_term}}
     else:
         item.action = {("create" if op.create else "index"): {"_index": target, "_id": op.doc_id}}

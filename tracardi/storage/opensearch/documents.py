@@ -99,7 +99,9 @@ class OpenSearchDocumentStore:
             return
         exists = await self._call(lambda: self._client.indices.exists_alias(name=names.alias))
         if not exists:
-            await self._create(names.physical, index_body(self._options, {names.alias: {"is_write_index": True}}))
+            await self._create(
+                names.physical, index_body(self._options, {names.alias: {"is_write_index": True}}, names)
+            )
 
     async def _create(self, physical: str, body: dict[str, Any]) -> None:
         params = {"ignore": 400}  # an index another host created meanwhile is fine; other 400s are raised below
@@ -123,7 +125,7 @@ class OpenSearchDocumentStore:
         async with self._partition_lock:
             if physical in self._partitions[names.alias][1]:
                 return
-            await self._create(physical, index_body(self._options, {names.alias: {}}))
+            await self._create(physical, index_body(self._options, {names.alias: {}}, names))
             self._partitions[names.alias][1].add(physical)
 
     async def close(self) -> None:
@@ -236,10 +238,11 @@ class OpenSearchDocumentStore:
             await self._conflicts(lost, results, refresh, retry=retry)
 
     async def _target(self, names: IndexNames, item: writes.Planned, seen: Seen | None) -> str | None:
-        if seen is not None:
-            return seen.physical
+        """Where to write: the alias (it follows a migration's switch), or a partitioned document's month."""
         if not names.partitioned:
             return names.alias
+        if seen is not None:
+            return seen.physical
         if item.source is None:  # a delete of a partitioned document that was looked up and is missing
             return None
         physical = names.partition(item.source)
