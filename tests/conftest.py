@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from osmem_server import OsmemServer
 
 from tracardi import log as logging_setup
 from tracardi.runtime import make_server
@@ -33,6 +34,19 @@ def free_port() -> int:
 @pytest.fixture(scope="session", autouse=True)
 def _quiet_logs() -> None:
     logging_setup.configure("console", "warning")
+
+
+@pytest.fixture(scope="session")
+def osmem_server() -> Iterator[OsmemServer]:
+    """osmem-server (PyPI), the in-memory OpenSearch stand-in, once per session; tests use ``osmem_url`` clones.
+
+    Overrides the plugin's fixture to skip Japanese analysis (unused) and to close the process pipe it leaves open.
+    """
+    server = OsmemServer.start(japanese=False)
+    yield server
+    server.close()
+    if server.process.stdout is not None:
+        server.process.stdout.close()
 
 
 @pytest.fixture

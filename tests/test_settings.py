@@ -50,3 +50,20 @@ def test_bad_file_key_is_named(tmp_path: Path) -> None:
 def test_secret_token_is_masked_in_repr() -> None:
     s = load_settings(CONFIG, environ={"TRACARDI_ADMIN_TOKEN": "hunter2"})
     assert "hunter2" not in repr(s) and s.admin.token.reveal() == "hunter2"
+
+
+def test_opensearch_section_is_read_with_secrets_masked() -> None:
+    s = load_settings(
+        CONFIG,
+        environ={
+            "TRACARDI_STORAGE_BACKEND": "opensearch",
+            "TRACARDI_OPENSEARCH_HOSTS": "https://a:9200,https://b:9200",
+            "TRACARDI_OPENSEARCH_PASSWORD": "hunter2",
+            "TRACARDI_OPENSEARCH_MAX_RETRIES": "5",
+        },
+    )
+    assert s.storage.backend == "opensearch" and s.opensearch.hosts == "https://a:9200,https://b:9200"
+    assert s.opensearch.max_retries == 5 and s.opensearch.password.reveal() == "hunter2"
+    assert "hunter2" not in repr(s)
+    with pytest.raises(SettingsError, match="refresh"):
+        load_settings(CONFIG, environ={"TRACARDI_OPENSEARCH_REFRESH": "sometimes"})

@@ -22,6 +22,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("export", "import"):
+        from tracardi.commands import transfer_main
+
+        return transfer_main(argv)
+    if argv and argv[0] == "migrate":
+        from tracardi.commands import migrate_main
+
+        return migrate_main(argv)
     args = _parser().parse_args(argv)
     from tracardi import runtime
 

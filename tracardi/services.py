@@ -33,6 +33,7 @@ from tracardi.storage import DocumentStore, Leases, Locks, Queue, StorageError
 from tracardi.storage.embedded import SqliteDocumentStore, SqliteQueue
 from tracardi.storage.indices import ALL_INDICES
 from tracardi.storage.memory import InProcessLeases, InProcessLocks
+from tracardi.storage.opensearch import OpenSearchDocumentStore
 from tracardi.storage.redis import RedisLeases, RedisQueue
 from tracardi.workers import WorkerDeps
 
@@ -92,10 +93,13 @@ class Services:
         return checks
 
 
-def _open_store(settings: Settings, data_dir: Path) -> DocumentStore:
+def open_store(settings: Settings, data_dir: Path) -> DocumentStore:
+    """The documents adapter the settings name (not yet migrated)."""
     backend = settings.storage.backend
+    if backend == "opensearch":
+        return OpenSearchDocumentStore(settings.opensearch, ALL_INDICES)
     if backend != "embedded":
-        raise SettingsError(f"storage.backend = {backend!r} is not available; use 'embedded'")
+        raise SettingsError(f"storage.backend = {backend!r} is not available; use 'embedded' or 'opensearch'")
     return SqliteDocumentStore(
         data_dir / DB_FILE,
         ALL_INDICES,
@@ -163,7 +167,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
     """Build the adapters and services; on exit flush buffered writes and close connections."""
     data_dir = Path(settings.storage.path)
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
-    store = _open_store(settings, data_dir)
+    store = open_store(settings, data_dir)
     await store.migrate()
     queue: Queue | None = None
     try:

@@ -16,6 +16,8 @@ import msgspec
 
 from tracardi.api import ApiOptions
 from tracardi.engine import JobsOptions, TrackerOptions
+from tracardi.secret import Secret
+from tracardi.storage.opensearch import OpenSearchOptions
 from tracardi.workers import WorkersOptions
 
 DEFAULT_CONFIG = Path("config/tracardi.toml")
@@ -28,29 +30,11 @@ class SettingsError(Exception):
     """The configuration cannot be used; the message names the key."""
 
 
-class Secret:
-    """A string that never shows in a repr or a log line."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('********')" if self._value else "Secret('')"
-
-
 class StorageOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Where documents live (section ``[storage]``)."""
 
     backend: str = "embedded"
-    """``embedded`` (a SQLite file in ``path``); ``opensearch`` comes with the scale-out adapter."""
+    """``embedded`` (a SQLite file in ``path``) or ``opensearch`` (a cluster, section ``[opensearch]``)."""
     path: str = "data"
     """Data folder: the database file and the generated admin token live here."""
     synchronous: str = "FULL"
@@ -102,6 +86,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     admin: AdminOptions = msgspec.field(default_factory=AdminOptions)
     log: LogOptions = msgspec.field(default_factory=LogOptions)
     redis: RedisOptions = msgspec.field(default_factory=RedisOptions)
+    opensearch: OpenSearchOptions = msgspec.field(default_factory=OpenSearchOptions)
     runtime: RuntimeOptions = msgspec.field(default_factory=RuntimeOptions)
     workers: WorkersOptions = msgspec.field(default_factory=WorkersOptions)
     jobs: JobsOptions = msgspec.field(default_factory=JobsOptions)

@@ -1,0 +1,38 @@
+"""The whole HTTP app on the OpenSearch adapter (osmem-server, the in-memory stand-in from PyPI)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.conftest import Running, SettingsFactory, payload, start_server
+
+
+@pytest.fixture
+async def os_server(make_settings: SettingsFactory, osmem_url: str, redis_url: str) -> AsyncIterator[Running]:
+    # the scale-out shape: documents on OpenSearch, queues on Redis (the embedded queue lives in the SQLite file)
+    prefix = f"tracardi-test-{uuid.uuid4().hex[:8]}:"
+    settings = make_settings(
+        storage={"backend": "opensearch"},
+        opensearch={"hosts": osmem_url, "prefix": "app"},
+        redis={"url": redis_url, "prefix": prefix},
+    )
+    async for running in start_server(settings):
+        yield running
+
+
+async def test_track_then_read_back_through_opensearch(os_server: Running) -> None:
+    first = (await os_server.track(payload(debug=True))).json()
+    profile_id, session_id = first["profile"]["id"], first["session"]["id"]
+    again = await os_server.track(payload(profile={"id": profile_id}, session={"id": session_id}))
+    assert again.status_code == 200 and again.json()["profile"]["id"] == profile_id
+    r = await os_server.client.get(f"/api/profiles/{profile_id}", headers=os_server.admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["stats"]["views"] == 2 and r.json()["stats"]["visits"] == 1
+    event = await os_server.client.get(f"/api/events/{first['events'][0]}", headers=os_server.admin)
+    assert event.json()["type"] == "page-view"
+    events = await os_server.client.get(f"/api/profiles/{profile_id}/events?type=page-view", headers=os_server.admin)
+    assert len(events.json()["items"]) == 2
+    assert (await os_server.client.get("/readyz")).status_code == 200
