@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from starlette.requests import Request
+from starlette.types import Message, Receive
 
 from tracardi.api.errors import BodyTooLarge
+from tracardi.domain.errors import InvalidInput
 
 
 async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body of a Starlette request (see receive_body)."""
+    return await receive_body(request.receive, request.headers.get("content-length"), limit)
+
+
+async def receive_body(receive: Receive, declared: str | None, limit: int) -> bytes:
     """The whole body; raises BodyTooLarge from Content-Length alone, or as soon as streaming passes the limit."""
-    declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(limit)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message: Message = await receive()
+        if message["type"] != "http.request":
+            raise InvalidInput("The client went away before sending the whole body.")
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise BodyTooLarge(limit)
         chunks.append(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)

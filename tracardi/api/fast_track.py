@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import msgspec
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tracardi.api._body import receive_body
 from tracardi.api.errors import BodyTooLarge, map_exception, validation_error
-from tracardi.api.routes._common import request_info_from_scope
+from tracardi.api.routes._common import rejection_reason, request_info_from_scope, track_reply
 from tracardi.api.services import STATE_KEY, ApiServices
-from tracardi.domain.errors import DomainError, InvalidInput, SourceRejected
+from tracardi.domain.errors import DomainError
 
 TRACK_PATH = "/track"
-_NULL = b"null"
 _JSON = (b"content-type", b"application/json")
 
 
@@ -35,34 +35,6 @@ def _relative_path(scope: Scope) -> str:
     path: str = scope["path"]
     root: str = scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root) else path
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, BodyTooLarge):
-        return "too_large"
-    if isinstance(exc, SourceRejected):
-        return "source"
-    if isinstance(exc, InvalidInput):
-        return "invalid_payload"
-    return type(exc).__name__
-
-
-async def _read(receive: Receive, declared: str | None, limit: int) -> bytes:
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(limit)
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message: Message = await receive()
-        if message["type"] != "http.request":
-            raise InvalidInput("The client went away before sending the whole body.")
-        chunk: bytes = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(limit)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 class FastTrack:
@@ -95,7 +67,7 @@ class FastTrack:
         try:
             return await self._track(svc, scope, receive, headers)
         except (DomainError, BodyTooLarge) as exc:
-            svc.metrics.events_rejected.labels(_reason(exc)).inc()
+            svc.metrics.events_rejected.labels(rejection_reason(exc)).inc()
             return _unpack(map_exception(exc))
         except Exception as exc:  # noqa: BLE001 - the request boundary: logged as a 500 by map_exception
             return _unpack(map_exception(exc))
@@ -103,7 +75,7 @@ class FastTrack:
     async def _track(
         self, svc: ApiServices, scope: Scope, receive: Receive, headers: dict[str, str]
     ) -> tuple[int, bytes]:
-        raw = await _read(receive, headers.get("content-length"), svc.options.max_body_bytes)
+        raw = await receive_body(receive, headers.get("content-length"), svc.options.max_body_bytes)
         try:
             payload = svc.payload_decoder.decode(raw)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
@@ -113,9 +85,7 @@ class FastTrack:
         profile_less = b"profile_less=true" in query.lower()
         info = request_info_from_scope(scope, headers, svc)
         result = await svc.tracker.track(payload, info, endpoint="rest", profile_less=profile_less, raw=raw)
-        if result.response is None:
-            return 200, _NULL
-        return (226 if result.response.errors else 200), svc.encoder.encode(result.response)
+        return track_reply(svc, result)
 
 
 def _unpack(response: Response) -> tuple[int, bytes]:

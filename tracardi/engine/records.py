@@ -10,6 +10,7 @@ from tracardi.domain.event import Event
 from tracardi.domain.profile import Profile
 from tracardi.domain.query import And, Condition, Eq, Range, Sort
 from tracardi.domain.session import Session
+from tracardi.engine.profiles import find_profile
 from tracardi.storage import EVENTS, PROFILES, SESSIONS, DocumentStore, Index, Page
 
 T = TypeVar("T")
@@ -23,10 +24,7 @@ class RecordService:
 
     async def profile(self, profile_id: str) -> Profile:
         """The profile with this id, or the one it was merged into."""
-        found = await self._store.get(PROFILES, profile_id)
-        if found is None:
-            page = await self._store.query(PROFILES, Eq(field="ids", value=profile_id), limit=1)
-            found = page.items[0] if page.items else None
+        found = await find_profile(self._store, profile_id)
         if found is None:
             raise NotFoundError(f"Profile `{profile_id}` not found.")
         return found.doc

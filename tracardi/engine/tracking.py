@@ -18,13 +18,13 @@ from tracardi.domain.common import PrimaryEntity
 from tracardi.domain.event import Event
 from tracardi.domain.payload import IdRef, TrackerPayload, TrackResponse
 from tracardi.domain.profile import Profile, new_profile
-from tracardi.domain.query import Eq, Sort
 from tracardi.domain.session import Session, new_session
 from tracardi.domain.source import EventSource
 from tracardi.engine._events import EventFactory, system_events
 from tracardi.engine._validate import check_payload
 from tracardi.engine._visit import fill_new_session, merge_context, take_utm, timezone_of, user_agent_of
 from tracardi.engine.ids import IdFactory
+from tracardi.engine.profiles import find_profile
 from tracardi.engine.sources import SourceService
 from tracardi.engine.useragent import parse_user_agent
 from tracardi.metrics import Metrics
@@ -164,7 +164,7 @@ class Tracker:
         if not profile_id:
             return await call.run(session_id, stored_session, None)
         async with self._locks.hold(f"profile:{profile_id}"):
-            return await call.run(session_id, stored_session, await self._load_profile(profile_id))
+            return await call.run(session_id, stored_session, await find_profile(self._store, profile_id))
 
     def _profile_id_to_load(
         self, payload: TrackerPayload, stored_session: Versioned[Session] | None, flags: _Flags
@@ -176,16 +176,6 @@ class Tracker:
         if flags.static_profile:
             return sent or bound or None
         return bound or sent or None
-
-    async def _load_profile(self, profile_id: str) -> Versioned[Profile] | None:
-        """The profile with this id, or the one it was merged into (newest first when ids collide)."""
-        found = await self._store.get(PROFILES, profile_id)
-        if found is not None:
-            return found
-        page = await self._store.query(
-            PROFILES, Eq(field="ids", value=profile_id), sort=(Sort(field="metadata.time.update", desc=True),), limit=1
-        )
-        return page.items[0] if page.items else None
 
 
 class _Call:

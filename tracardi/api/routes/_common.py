@@ -7,11 +7,30 @@ from typing import Any
 from starlette.requests import Request
 from starlette.types import Scope
 
+from tracardi.api.errors import BodyTooLarge
 from tracardi.api.services import STATE_KEY, ApiServices
-from tracardi.domain.errors import FieldError, InvalidInput
-from tracardi.engine import RequestInfo
+from tracardi.domain.errors import FieldError, InvalidInput, SourceRejected
+from tracardi.engine import RequestInfo, TrackResult
 
 _HIDDEN_HEADERS = ("authorization", "cookie")
+
+
+def rejection_reason(exc: Exception) -> str:
+    """The ``reason`` label of a rejected tracking request in /metrics."""
+    if isinstance(exc, BodyTooLarge):
+        return "too_large"
+    if isinstance(exc, SourceRejected):
+        return "source"
+    if isinstance(exc, InvalidInput):
+        return "invalid_payload"
+    return type(exc).__name__
+
+
+def track_reply(svc: ApiServices, result: TrackResult) -> tuple[int, bytes]:
+    """Status and body of a tracking answer: ``null`` for no events, 226 when the response carries errors."""
+    if result.response is None:
+        return 200, b"null"
+    return (226 if result.response.errors else 200), svc.encoder.encode(result.response)
 
 
 def services(request: Request) -> ApiServices:

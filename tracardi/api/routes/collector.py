@@ -12,46 +12,26 @@ from starlette.routing import Route
 
 from tracardi.api._body import read_body
 from tracardi.api.errors import validation_error
-from tracardi.api.routes._common import request_info, services
+from tracardi.api.routes._common import rejection_reason, request_info, services, track_reply
 from tracardi.api.services import ApiServices
-from tracardi.domain.errors import DomainError, FieldError, InvalidInput, SourceRejected
+from tracardi.domain.errors import DomainError, FieldError, InvalidInput
 from tracardi.domain.payload import EventPayload, OptionalRef, SourceRef, TrackerPayload
-from tracardi.engine import TrackResult
 
 _NULL = b"null"
 _object_decoder = msgspec.json.Decoder(dict[str, Any])
 
 
-def _reject_reason(exc: Exception) -> str:
-    if isinstance(exc, SourceRejected):
-        return "source"
-    if isinstance(exc, InvalidInput):
-        return "invalid_payload"
-    return type(exc).__name__
-
-
 async def _run(
-    svc: ApiServices,
-    request: Request,
-    payload: TrackerPayload,
-    endpoint: str,
-    profile_less: bool,
-    raw: bytes | None = None,
+    svc: ApiServices, request: Request, payload: TrackerPayload, endpoint: str, profile_less: bool
 ) -> Response:
     try:
         info = request_info(request, svc)
-        result = await svc.tracker.track(payload, info, endpoint=endpoint, profile_less=profile_less, raw=raw)
+        result = await svc.tracker.track(payload, info, endpoint=endpoint, profile_less=profile_less)
     except DomainError as exc:
-        svc.metrics.events_rejected.labels(_reject_reason(exc)).inc()
+        svc.metrics.events_rejected.labels(rejection_reason(exc)).inc()
         raise
-    return _respond(svc, result)
-
-
-def _respond(svc: ApiServices, result: TrackResult) -> Response:
-    if result.response is None:
-        return Response(_NULL, 200, media_type="application/json")
-    status = 226 if result.response.errors else 200
-    return Response(svc.encoder.encode(result.response), status, media_type="application/json")
+    status, body = track_reply(svc, result)
+    return Response(body, status, media_type="application/json")
 
 
 async def track_put(request: Request) -> Response:
