@@ -73,3 +73,19 @@ def _assign(obj: Any, key: str, value: Any) -> None:
         setattr(obj, key, value)
     else:
         raise TypeError(f"cannot set {key!r} on {type(obj).__name__}")
+
+
+def delete(obj: Any, path: str) -> bool:
+    """Remove the value at ``path`` (a Struct field is reset to None); False when there was nothing to remove."""
+    parts = split(path)
+    parent = get(obj, ".".join(parts[:-1])) if len(parts) > 1 else obj
+    key = parts[-1]
+    if isinstance(parent, dict):
+        return parent.pop(key, MISSING) is not MISSING
+    if isinstance(parent, list) and key.lstrip("-").isdigit() and -len(parent) <= int(key) < len(parent):
+        del parent[int(key)]
+        return True
+    if isinstance(parent, msgspec.Struct) and key in parent.__struct_fields__:
+        setattr(parent, key, None)
+        return True
+    return False
