@@ -42,13 +42,16 @@ def main() -> None:
     data = scope()
     print(f"{'condition':<100} {'evaluate':>9} {'predicate':>9} {'parse':>7}  (us per call)")
     for text in CONDITIONS:
-        expr = parse(text)
-        test = predicate(expr)
-        us = [
-            timeit.timeit(call, number=args.number) / args.number * 1e6
-            for call in (lambda: evaluate(expr, data), lambda: test(data), lambda: parse(text))
-        ]
-        print(f"{text:<100} {us[0]:>9.2f} {us[1]:>9.2f} {us[2]:>7.2f}  -> {test(data)}")
+        names = {
+            "evaluate": evaluate,
+            "parse": parse,
+            "expr": parse(text),
+            "test": predicate(parse(text)),
+            "data": data,
+        }
+        calls = ("evaluate(expr, data)", "test(data)", f"parse({text!r})")
+        us = [timeit.timeit(call, number=args.number, globals=names) / args.number * 1e6 for call in calls]
+        print(f"{text:<100} {us[0]:>9.2f} {us[1]:>9.2f} {us[2]:>7.2f}  -> {evaluate(parse(text), data)}")
 
 
 if __name__ == "__main__":
