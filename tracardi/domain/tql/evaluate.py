@@ -38,6 +38,7 @@ from tracardi.domain.tql.ast import (
     Or,
     StartsWith,
     Value,
+    order_of,
 )
 
 Predicate = Callable[[Mapping[str, Any]], bool]
@@ -82,12 +83,17 @@ def _compile(expr: Expr, default: str) -> Predicate:
 
 def _condition(expr: Expr, default: str) -> Predicate:
     match expr:
+        case Compare(op="==", field=field, right=Value(value=None)):
+            read = _getter(field, default)  # null is "does not exist", not a value a list element could equal
+            return lambda scope: not _exists(read(scope))
         case Compare(op="!=", field=field, right=right):
             equal = _compile(Compare("==", field, right), default)
             return lambda scope: not equal(scope)
         case Compare(op=op, field=field, right=right):
             return _test(field, _TESTS[op], right, default)
         case Between(field=field, low=low, high=high):
+            if order_of(low) is None or order_of(low) != order_of(high):
+                return _never
             return _test(field, _between, (low, high), default)
         case In(field=field, values=values):
             return _in(_getter(field, default), values)
@@ -100,6 +106,10 @@ def _condition(expr: Expr, default: str) -> Predicate:
         case Contains() | StartsWith() | EndsWith():
             return _test(expr.field, _TEXT_TESTS[type(expr)], expr.right, default)
     raise TypeError(f"not a TQL expression: {expr!r}")
+
+
+def _never(scope: Mapping[str, Any]) -> bool:
+    return False
 
 
 def _all(items: tuple[Predicate, ...]) -> Predicate:
