@@ -206,6 +206,10 @@ def test_parse_is_cached() -> None:
         ('metadata.time.insert STARTS WITH "2024-05-01T12"', True),
         ('metadata.time.insert > "2024-05-01T12:29"', True),
         # NOT, field to field
+        ('traits.email NOT CONTAINS "@yahoo"', True),
+        ("stats.visits NOT BETWEEN 1 AND 4", True),
+        ('traits.email NOT STARTS WITH "ann"', False),
+        ('traits.email not ends with "ann"', True),
         ("NOT traits.age == 30", False),
         ("NOT NOT traits.age == 30", True),
         ("NOT traits.missing == 1", True),
