@@ -16,8 +16,10 @@ Semantics, the same as the stored-document search (``to_query``) wherever a cond
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any, Final
 
 import msgspec
@@ -43,10 +45,10 @@ from tracardi.domain.tql.ast import (
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 Getter = Callable[[Mapping[str, Any]], Any]
-Test = Callable[[Any, Any], bool]  # (value read, operand) -> holds
+Check = Callable[[Any], bool]  # one value (or one list element) -> holds
+CheckFactory = Callable[[Any], Check]  # operand -> its check
 
 MISSING: Final = dotpath.MISSING
-_NUMBERS: Final = (int, float)
 _MAX_CACHE: Final = 4096
 _compiled: dict[tuple[int, str], tuple[Expr, Predicate]] = {}
 
@@ -90,11 +92,9 @@ def _condition(expr: Expr, default: str) -> Predicate:
             equal = _compile(Compare("==", field, right), default)
             return lambda scope: not equal(scope)
         case Compare(op=op, field=field, right=right):
-            return _test(field, _TESTS[op], right, default)
+            return _test(field, _CHECKS[op], right, default)
         case Between(field=field, low=low, high=high):
-            if order_of(low) is None or order_of(low) != order_of(high):
-                return _never
-            return _test(field, _between, (low, high), default)
+            return _test(field, _between, Value((low, high)), default)  # the bounds as one operand
         case In(field=field, values=values):
             return _in(_getter(field, default), values)
         case Exists(field=field):
@@ -104,12 +104,8 @@ def _condition(expr: Expr, default: str) -> Predicate:
             read = _getter(field, default)
             return lambda scope: _empty(read(scope))
         case Contains() | StartsWith() | EndsWith():
-            return _test(expr.field, _TEXT_TESTS[type(expr)], expr.right, default)
+            return _test(expr.field, _CHECKS[type(expr).__name__], expr.right, default)
     raise TypeError(f"not a TQL expression: {expr!r}")
-
-
-def _never(scope: Mapping[str, Any]) -> bool:
-    return False
 
 
 def _all(items: tuple[Predicate, ...]) -> Predicate:
@@ -138,41 +134,45 @@ def _getter(field: Field, default: str) -> Getter:
     return read
 
 
-def _test(field: Field, test: Test, right: Any, default: str) -> Predicate:
-    """``test(value, operand)`` over the field's value, or any element of a list value."""
+def _test(field: Field, make: CheckFactory, right: Value | Field, default: str) -> Predicate:
+    """The check ``make(operand)`` over the field's value, or any element of a list value."""
     read = _getter(field, default)
     if isinstance(right, Field):
         other = _getter(right, default)
-        return lambda scope: _holds(test, read(scope), other(scope))
-    operand = right.value if isinstance(right, Value) else right
+        return lambda scope: _holds(make, read(scope), other(scope))
+    check = make(right.value)
+    if check is _never:
+        return _never
 
     def holds(scope: Mapping[str, Any]) -> bool:
         value = read(scope)
         if type(value) is list:
-            return any(test(item, operand) for item in value)
-        return test(value, operand)
+            return any(check(item) for item in value)
+        return check(value)
 
     return holds
 
 
-def _holds(test: Test, value: Any, operand: Any) -> bool:
-    if operand is MISSING:
+def _holds(make: CheckFactory, value: Any, operand: Any) -> bool:
+    """Field against field: the check is built per call, from the other field's value."""
+    if operand is MISSING or type(operand) is list:
         return False
+    check = make(operand)
     if type(value) is list:
-        return any(test(item, operand) for item in value)
-    return test(value, operand)
+        return any(check(item) for item in value)
+    return check(value)
 
 
 def _in(read: Getter, values: tuple[Any, ...]) -> Predicate:
-    wanted = tuple(v for v in values if v is not None)
-    with_null = len(wanted) < len(values)
+    checks = tuple(_eq(v) for v in values if v is not None)
+    with_null = len(checks) < len(values)
 
     def holds(scope: Mapping[str, Any]) -> bool:
         value = read(scope)
         if with_null and not _exists(value):
             return True
         items = value if type(value) is list else (value,)
-        return any(_eq(item, v) for item in items for v in wanted)
+        return any(check(item) for item in items for check in checks)
 
     return holds
 
@@ -189,82 +189,86 @@ def _empty(value: Any) -> bool:
     return value == "" or (type(value) is list and "" in value)
 
 
-# comparisons of one value with one operand
+# checks of one value against one operand: built once per operand, typed by it
 
 
-def _pair(value: Any, operand: Any) -> tuple[Any, Any] | None:
-    """The two as comparable values of one type (the operand's), or None when they are not comparable."""
+def _never(value: Any) -> bool:
+    return False
+
+
+def _eq(operand: Any) -> Check:
+    if operand is None:
+        return lambda value: value is None or value is MISSING
+    if type(operand) is bool:
+        return lambda value: value is operand
+    return _ordered(operator.eq, operand)
+
+
+def _ordered(compare: Callable[[Any, Any], bool], operand: Any) -> Check:
+    """``compare(value, operand)`` for values of the operand's type (a str operand also reads times as text)."""
     kind = type(operand)
     if kind is str:
-        if type(value) is str:
-            return value, operand
-        return (_iso(value), operand) if isinstance(value, datetime) else None
-    if kind in _NUMBERS:
-        return (value, operand) if type(value) in _NUMBERS else None
+
+        def text(value: Any) -> bool:
+            if type(value) is str:
+                return compare(value, operand)
+            return isinstance(value, datetime) and compare(_iso(value), operand)
+
+        return text
+    if kind is int or kind is float:
+        return lambda value: (type(value) is int or type(value) is float) and compare(value, operand)
     if isinstance(operand, date):
-        time = _time(value)
-        return None if time is None else (time, _utc(operand))
-    return None
+        moment = _utc(operand)
+
+        def time(value: Any) -> bool:
+            read = _time(value)
+            return read is not None and compare(read, moment)
+
+        return time
+    return _never
 
 
-def _eq(value: Any, operand: Any) -> bool:
-    if operand is None:
-        return value is None or value is MISSING
-    if type(operand) is bool or type(value) is bool:
-        return value is operand
-    pair = _pair(value, operand)
-    return pair is not None and pair[0] == pair[1]
+def _between(bounds: tuple[Any, Any]) -> Check:
+    low, high = bounds
+    if order_of(low) is None or order_of(low) != order_of(high):
+        return _never
+    above, below = _ordered(operator.ge, low), _ordered(operator.le, high)
+    return lambda value: above(value) and below(value)
 
 
-def _gt(value: Any, operand: Any) -> bool:
-    pair = _pair(value, operand)
-    return pair is not None and pair[0] > pair[1]
+def _contains(operand: Any) -> Check:
+    if type(operand) is not str:
+        return _eq(operand)
+    return _textual(lambda text: operand in text)
 
 
-def _ge(value: Any, operand: Any) -> bool:
-    pair = _pair(value, operand)
-    return pair is not None and pair[0] >= pair[1]
+def _starts(operand: Any) -> Check:
+    return _textual(lambda text: text.startswith(operand)) if type(operand) is str else _never
 
 
-def _lt(value: Any, operand: Any) -> bool:
-    pair = _pair(value, operand)
-    return pair is not None and pair[0] < pair[1]
+def _ends(operand: Any) -> Check:
+    return _textual(lambda text: text.endswith(operand)) if type(operand) is str else _never
 
 
-def _le(value: Any, operand: Any) -> bool:
-    pair = _pair(value, operand)
-    return pair is not None and pair[0] <= pair[1]
+def _textual(test: Callable[[str], bool]) -> Check:
+    def check(value: Any) -> bool:
+        if type(value) is str:
+            return test(value)
+        return isinstance(value, datetime) and test(_iso(value))
+
+    return check
 
 
-def _between(value: Any, bounds: tuple[Any, Any]) -> bool:
-    return _ge(value, bounds[0]) and _le(value, bounds[1])
-
-
-def _contains(value: Any, operand: Any) -> bool:
-    if type(operand) is str:
-        text = _text(value)
-        return text is not None and operand in text
-    return _eq(value, operand)
-
-
-def _starts(value: Any, operand: Any) -> bool:
-    text = _text(value)
-    return text is not None and type(operand) is str and text.startswith(operand)
-
-
-def _ends(value: Any, operand: Any) -> bool:
-    text = _text(value)
-    return text is not None and type(operand) is str and text.endswith(operand)
-
-
-_TESTS: Final[dict[str, Test]] = {"==": _eq, ">": _gt, ">=": _ge, "<": _lt, "<=": _le}
-_TEXT_TESTS: Final[dict[type, Test]] = {Contains: _contains, StartsWith: _starts, EndsWith: _ends}
-
-
-def _text(value: Any) -> str | None:
-    if type(value) is str:
-        return value
-    return _iso(value) if isinstance(value, datetime) else None
+_CHECKS: Final[dict[str, CheckFactory]] = {
+    "==": _eq,
+    ">": partial(_ordered, operator.gt),
+    ">=": partial(_ordered, operator.ge),
+    "<": partial(_ordered, operator.lt),
+    "<=": partial(_ordered, operator.le),
+    "Contains": _contains,
+    "StartsWith": _starts,
+    "EndsWith": _ends,
+}
 
 
 def _iso(value: datetime) -> str:
