@@ -3,10 +3,12 @@
 Semantics, the same as the stored-document search (``to_query``) wherever a condition can be a query:
 
 - A missing path, or a path crossing a value that has no such key, reads as missing. Missing and null satisfy only
-  ``NOT EXISTS``, ``EMPTY``, ``== null``, ``!=`` and ``NOT``/``NOT IN``/... of another condition.
+  ``NOT EXISTS``, ``EMPTY``, ``== null``, ``!=`` and ``NOT``/``NOT IN``/... of another condition. ``== null``
+  means "does not exist" (a list exists when it holds a non-null element).
 - A list value satisfies a comparison when any of its elements does (as in OpenSearch): ``segments == "vip"``.
 - Values compare only with values of their own type: numbers with numbers (booleans are not numbers), strings with
-  strings, booleans by equality only. Anything else is false, never an error.
+  strings, booleans by equality only. Anything else is false, never an error; so is a BETWEEN whose bounds
+  have two types.
 - A date/datetime literal reads the value as a time: a ``datetime`` as is, an ISO string by parsing it (an
   unparsable string is not a time); naive times are UTC. A string literal compared with a ``datetime`` value
   compares with its ISO text, as stored documents hold it.
@@ -49,7 +51,8 @@ Check = Callable[[Any], bool]  # one value (or one list element) -> holds
 CheckFactory = Callable[[Any], Check]  # operand -> its check
 
 MISSING: Final = dotpath.MISSING
-_MAX_CACHE: Final = 4096
+_MAX_CACHE: Final = 2048
+_MAX_CACHED_NODES: Final = 200
 _compiled: dict[tuple[int, str], tuple[Expr, Predicate]] = {}
 
 
@@ -59,16 +62,28 @@ def evaluate(expr: Expr, scope: Mapping[str, Any], default: str = "profile") -> 
 
 
 def predicate(expr: Expr, default: str = "profile") -> Predicate:
-    """The condition as a function of the scope, compiled once per tree (keep the tree alive to keep the cache)."""
+    """The condition as a function of the scope, compiled once per tree (``parse`` returns the same tree for the
+    same text). Trees of more than ``_MAX_CACHED_NODES`` nodes are compiled at each call instead of cached, so
+    the cache stays small whatever conditions come."""
     key = (id(expr), default)
     entry = _compiled.get(key)
     if entry is not None and entry[0] is expr:
         return entry[1]
     compiled = _compile(expr, default)
-    if len(_compiled) >= _MAX_CACHE:
-        _compiled.clear()
-    _compiled[key] = (expr, compiled)
+    if _size(expr) <= _MAX_CACHED_NODES:
+        if len(_compiled) >= _MAX_CACHE:
+            _compiled.clear()
+        _compiled[key] = (expr, compiled)
     return compiled
+
+
+def _size(expr: Expr) -> int:
+    match expr:
+        case And(items=items) | Or(items=items):
+            return 1 + sum(_size(item) for item in items)
+        case Not(item=item):
+            return 1 + _size(item)
+    return 1
 
 
 def _compile(expr: Expr, default: str) -> Predicate:

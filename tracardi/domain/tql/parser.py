@@ -46,6 +46,7 @@ from tracardi.domain.tql.ast import (
 from tracardi.domain.tql.lexer import Token, TqlSyntaxError, describe, parse_time, tokenize
 
 MAX_DEPTH: Final = 32
+CACHED_LENGTH: Final = 2000
 _CONSTANTS: Final = {"true": True, "false": False, "null": None, "none": None}
 _KEYWORDS: Final = frozenset(
     {"and", "or", "not", "exists", "empty", "is", "contains", "starts", "ends", "with", "between", "in"}
@@ -53,11 +54,23 @@ _KEYWORDS: Final = frozenset(
 _TIME_FUNCTIONS: Final = frozenset({"datetime", "date"})
 
 
-@lru_cache(maxsize=4096)
 def parse(text: str) -> Expr:
-    """The syntax tree of a condition; TqlSyntaxError naming the position and the token otherwise."""
+    """The syntax tree of a condition; TqlSyntaxError naming the position and the token otherwise.
+
+    Conditions up to ``CACHED_LENGTH`` characters (every realistic one) are parsed once and cached; longer ones
+    are parsed at each call, so that a stream of distinct huge conditions cannot fill memory.
+    """
     if not isinstance(text, str):
         raise TqlSyntaxError(f"a condition is text, not {type(text).__name__}", 0, "")
+    return _cached(text) if len(text) <= CACHED_LENGTH else _parse(text)
+
+
+@lru_cache(maxsize=2048)
+def _cached(text: str) -> Expr:
+    return _parse(text)
+
+
+def _parse(text: str) -> Expr:
     return _Parser(tokenize(text)).parse()
 
 
