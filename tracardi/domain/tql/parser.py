@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from tracardi.domain import refs
 from tracardi.domain.tql.ast import (
@@ -110,7 +110,7 @@ class _Parser:
             self.fail(f"expected {kind!r}")
         return self.next()
 
-    def fail(self, expected: str, token: Token | None = None) -> None:
+    def fail(self, expected: str, token: Token | None = None) -> NoReturn:
         token = token or self.peek()
         what = f"unexpected {describe(token.text)} at {token.pos}"
         raise TqlSyntaxError(f"{what}: {expected}", token.pos, token.text)
@@ -195,7 +195,6 @@ class _Parser:
         self.i -= 1
         expected = "EXISTS, EMPTY, CONTAINS, STARTS WITH, ENDS WITH, BETWEEN or IN"
         self.fail(f"expected {expected}" if negated else f"expected an operator (==, !=, >, <, ..., IS, {expected})")
-        raise AssertionError  # fail() always raises
 
     def text_operand(self, operator: str, *, strings_only: bool) -> Operand:
         token = self.peek()
@@ -212,7 +211,6 @@ class _Parser:
             self.i += 1
             return _field(token)
         self.fail("expected a field such as profile@traits.tier")
-        raise AssertionError
 
     def operand(self) -> Operand:
         token = self.peek()
@@ -232,7 +230,6 @@ class _Parser:
         if token.kind == "word" and token.value.lower() in _TIME_FUNCTIONS and self.peek().kind == "(":
             return self.time_call()
         self.fail("expected a value (a string, number, true, false, null or date)", token)
-        raise AssertionError
 
     def time_call(self) -> datetime:
         self.expect_kind("(")
