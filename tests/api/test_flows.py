@@ -1,0 +1,64 @@
+"""Rules and flows over HTTP: what a tracked event's flow does to the profile, the response and the stored data."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.api.flows_helpers import chain, edge, flow, install, node
+from tests.conftest import Running, payload
+
+
+async def _profile(server: Running, profile_id: str) -> dict:
+    r = await server.client.get(f"/api/profiles/{profile_id}", headers=server.admin)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_a_counter_flow_tracked_50_times_concurrently_ends_at_50(server: Running) -> None:
+    await install(server, chain("count", node("inc", "increment", field="profile@stats.counters.buys")), "buy")
+    first = (await server.track(payload({"type": "buy"}))).json()
+    ids = {"profile": {"id": first["profile"]["id"]}, "session": {"id": first["session"]["id"]}}
+    replies = await asyncio.gather(*(server.track(payload({"type": "buy"}, **ids)) for _ in range(49)))
+    assert {r.status_code for r in replies} == {200}
+    profile = await _profile(server, first["profile"]["id"])
+    assert profile["stats"]["counters"]["buys"] == 50
+
+
+async def test_flow_sets_data_adds_a_segment_and_answers_the_client(server: Running) -> None:
+    steps = [
+        node("tier", "set-data", set={"profile@traits.tier": "gold"}),
+        node("copy", "copy-data", copy={"profile@data.contact.email.main": "event@properties.email"}),
+        node("seg", "add-segment", segment=["buyers", "gold"]),
+    ]
+    await install(server, chain("enrich", *steps), "purchase")
+    r = await server.track(payload({"type": "purchase", "properties": {"email": "a@b.c"}}))
+    assert r.status_code == 200, r.text
+    profile = await _profile(server, r.json()["profile"]["id"])
+    assert profile["traits"]["tier"] == "gold"
+    assert profile["data"]["contact"]["email"]["main"] == "a@b.c"
+    assert profile["segments"] == ["buyers", "gold"]
+
+
+async def test_a_broken_step_takes_its_error_port_and_the_event_is_still_stored(server: Running) -> None:
+    nodes = [
+        node("start", "start"),
+        node("name", "set-data", set={"profile@traits.name": "Ann"}),
+        node("bad", "increment", field="profile@traits.name"),
+        node("ok", "set-data", set={"profile@traits.path": "payload"}),
+        node("err", "set-data", set={"profile@traits.path": "error"}),
+    ]
+    edges = [edge("start", "name"), edge("name", "bad"), edge("bad", "ok"), edge("bad", "err", port="error")]
+    await install(server, flow("broken", nodes, edges), "buy")
+    first = (await server.track(payload({"type": "seed"}))).json()
+    ids = {"profile": {"id": first["profile"]["id"]}, "session": {"id": first["session"]["id"]}}
+    r = await server.track(payload({"type": "buy"}, debug=True, **ids))
+    assert r.status_code == 200, r.text
+    event_id = r.json()["events"][0]
+    stored = await server.client.get(f"/api/events/{event_id}", headers=server.admin)
+    assert stored.status_code == 200
+    profile = await _profile(server, first["profile"]["id"])
+    assert profile["traits"]["path"] == "error"
+    traces = (await server.client.get(f"/api/events/{event_id}/flow-traces", headers=server.admin)).json()["items"]
+    assert [s["node"] for s in traces[0]["steps"]] == ["start", "name", "bad", "err"]
+    assert "not a number" in traces[0]["steps"][2]["error"]
+    assert traces[0]["steps"][2]["output"] == {"error": {"message": traces[0]["steps"][2]["error"], "node": "bad"}}
