@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from tests.conftest import Running
@@ -23,7 +24,7 @@ def flow(flow_id: str, nodes: list[dict[str, Any]], edges: list[dict[str, Any]],
 def chain(flow_id: str, *steps: dict[str, Any]) -> dict[str, Any]:
     """start -> steps[0] -> steps[1] ... -> end, each on its ``payload`` port."""
     nodes = [node("start", "start"), *steps, node("end", "end")]
-    edges = [edge(a["id"], b["id"]) for a, b in zip(nodes, nodes[1:], strict=False)]
+    edges = [edge(a["id"], b["id"]) for a, b in pairwise(nodes)]
     return flow(flow_id, nodes, edges)
 
 

@@ -62,3 +62,36 @@ async def test_a_broken_step_takes_its_error_port_and_the_event_is_still_stored(
     assert [s["node"] for s in traces[0]["steps"]] == ["start", "name", "bad", "err"]
     assert "not a number" in traces[0]["steps"][2]["error"]
     assert traces[0]["steps"][2]["output"] == {"error": {"message": traces[0]["steps"][2]["error"], "node": "bad"}}
+
+
+async def test_if_branches_on_a_tql_condition(server: Running) -> None:
+    nodes = [
+        node("start", "start"),
+        node("big", "if", condition='event@properties.total >= 100 AND event@type == "purchase"'),
+        node("vip", "add-segment", segment="big-spenders"),
+        node("small", "set-data", set={"profile@traits.small": True}),
+    ]
+    edges = [edge("start", "big"), edge("big", "vip", port="true"), edge("big", "small", port="false")]
+    await install(server, flow("branch", nodes, edges), "purchase")
+    big = (await server.track(payload({"type": "purchase", "properties": {"total": 150}}))).json()
+    small = (await server.track(payload({"type": "purchase", "properties": {"total": 5}}))).json()
+    assert (await _profile(server, big["profile"]["id"]))["segments"] == ["big-spenders"]
+    small_profile = await _profile(server, small["profile"]["id"])
+    assert small_profile["segments"] == [] and small_profile["traits"] == {"small": True}
+
+
+async def test_a_flow_that_loops_forever_is_stopped_by_the_step_bound(server: Running) -> None:
+    nodes = [
+        node("start", "start"),
+        node("inc", "increment", field="memory@n"),
+        node("again", "if", condition="memory@n > 0"),
+    ]
+    edges = [edge("start", "inc"), edge("inc", "again"), edge("again", "inc", port="true")]
+    await install(server, flow("forever", nodes, edges), "spin")
+    r = await server.track(payload({"type": "spin"}, debug=True))
+    assert r.status_code == 200, r.text
+    event_id = r.json()["events"][0]
+    traces = (await server.client.get(f"/api/events/{event_id}/flow-traces", headers=server.admin)).json()["items"]
+    assert "workflows.max_steps" in traces[0]["error"] and "loop" in traces[0]["error"]
+    assert len(traces[0]["steps"]) + traces[0]["truncated"] == 1000
+    assert (await server.client.get(f"/api/events/{event_id}", headers=server.admin)).status_code == 200

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from tracardi.domain.tql import TqlSyntaxError, evaluate, parse
+from tracardi.domain.tql import TqlSyntaxError, parse, predicate
 from tracardi.engine.workflow.action import Action, Fired, FlowContext, Result
 
 MAX_CONDITION = 10_000
@@ -43,8 +43,8 @@ class If(Action[IfConfig]):
 
     def __init__(self, config: IfConfig) -> None:
         super().__init__(config)
-        self._expr = parse(config.condition)
+        self._holds = predicate(parse(config.condition))
 
     async def run(self, payload: Any, ctx: FlowContext) -> Fired:
-        result = evaluate(self._expr, ctx.scope)
+        result = self._holds(ctx.scope)
         return Result("true" if result else "false", payload if self.config.pass_payload else {"result": result})
