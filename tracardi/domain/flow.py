@@ -22,6 +22,7 @@ _f = msgspec.field
 MAX_NODES = 500
 MAX_EDGES = 2000
 MAX_ID = 200
+MAX_DEPTH = 32
 
 
 class Rule(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -122,6 +123,8 @@ def check_structure(flow: Flow) -> None:
     for i, node in enumerate(nodes):
         if not node.id or len(node.id) > MAX_ID or node.id in seen:
             raise node_error(i, node.id, "id", "node ids must be unique, 1 to 200 characters")
+        if too_deep(node.config, MAX_DEPTH):
+            raise node_error(i, node.id, "config", f"nested deeper than {MAX_DEPTH} levels")
         seen.add(node.id)
     for i, edge in enumerate(edges):
         for end in ("source", "target"):
@@ -130,6 +133,18 @@ def check_structure(flow: Flow) -> None:
                     f"Edge {i} ({edge.id or 'no id'}) points at a node that does not exist: {getattr(edge, end)!r}.",
                     [FieldError(_loc("flowGraph", "edges", i, end), "no node has this id")],
                 )
+
+
+def too_deep(value: Any, limit: int) -> bool:
+    """Whether nested dicts/lists go deeper than ``limit`` levels (iterative: no recursion to exhaust)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def node_error(index: int, node_id: str, field: str, msg: str) -> InvalidInput:

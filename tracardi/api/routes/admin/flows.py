@@ -36,6 +36,8 @@ async def _decode(request: Request, decoder: msgspec.json.Decoder[T], limit: int
         return decoder.decode(body)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         return validation_error(exc, "body")
+    except RecursionError:  # msgspec gives up on absurd nesting before our depth checks can
+        raise InvalidInput("The body is nested too deeply.", [FieldError(["body"], "nested too deeply")]) from None
 
 
 def _same_id(path_id: str, body_id: str) -> None:
