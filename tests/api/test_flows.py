@@ -6,6 +6,9 @@ import asyncio
 
 from tests.api.flows_helpers import chain, edge, flow, install, node
 from tests.conftest import Running, payload
+from tracardi.workers import WorkerOptions, WorkersOptions, run_workers
+
+FAST = WorkersOptions(default=WorkerOptions(max_tries=3, backoff_min=0.01, backoff_max=0.02, poll=0.05))
 
 
 async def _profile(server: Running, profile_id: str) -> dict:
@@ -95,3 +98,53 @@ async def test_a_flow_that_loops_forever_is_stopped_by_the_step_bound(server: Ru
     assert "workflows.max_steps" in traces[0]["error"] and "loop" in traces[0]["error"]
     assert len(traces[0]["steps"]) + traces[0]["truncated"] == 1000
     assert (await server.client.get(f"/api/events/{event_id}", headers=server.admin)).status_code == 200
+
+
+async def test_a_flow_that_corrupts_the_profile_is_undone_and_the_event_still_stored(server: Running) -> None:
+    steps = [
+        node("ok", "set-data", set={"profile@traits.seen": True}),
+        node("bad", "set-data", set={"profile@stats.visits": "many"}),
+    ]
+    await install(server, chain("corrupt", *steps), "oops")
+    r = await server.track(payload({"type": "oops"}, debug=True))
+    assert r.status_code == 200, r.text
+    event_id = r.json()["events"][0]
+    profile = await _profile(server, r.json()["profile"]["id"])
+    assert profile["stats"]["visits"] == 1 and profile["traits"] == {}
+    event = (await server.client.get(f"/api/events/{event_id}", headers=server.admin)).json()
+    assert event["metadata"]["error"] is True
+    traces = (await server.client.get(f"/api/events/{event_id}/flow-traces", headers=server.admin)).json()["items"]
+    assert "profile is invalid" in traces[0]["error"] and "stats.visits" in traces[0]["error"]
+
+
+async def test_run_in_background_resumes_the_branch_from_the_delayed_queue(server: Running) -> None:
+    nodes = [
+        node("start", "start"),
+        node("now", "set-data", set={"profile@traits.now": True}),
+        node("bg", "background"),
+        node("later", "increment", field="profile@traits.later"),
+        node("end", "end"),
+    ]
+    edges = [edge("start", "now"), edge("now", "bg"), edge("bg", "later", port="output"), edge("later", "end")]
+    await install(server, flow("bg", nodes, edges), "slow")
+    r = await server.track(payload({"type": "slow"}))
+    profile_id = r.json()["profile"]["id"]
+    assert (await _profile(server, profile_id))["traits"] == {"now": True}
+    queues = (await server.client.get("/api/queues", headers=server.admin)).json()
+    assert queues["scheduler:delayed"]["ready"] == 1
+    await asyncio.wait_for(run_workers(server.services.workers(), FAST, asyncio.Event(), burst=True), 30)
+    assert (await _profile(server, profile_id))["traits"] == {"now": True, "later": 1}
+    queues = (await server.client.get("/api/queues", headers=server.admin)).json()
+    assert queues["scheduler:delayed"]["depth"] == 0 and queues["scheduler:delayed"]["dead"] == 0
+
+
+async def test_flows_answer_with_response_and_ux_and_can_filter_by_source_and_condition(server: Running) -> None:
+    await install(server, chain("gold", node("t", "set-data", set={"profile@traits.gold": True})), "visit",
+                  source={"id": "elsewhere"})  # fmt: skip
+    await install(server, chain("vip", node("t", "set-data", set={"profile@traits.vip": True})), "visit",
+                  condition="event@properties.vip == true")  # fmt: skip
+    plain = (await server.track(payload({"type": "visit"}))).json()
+    vip = (await server.track(payload({"type": "visit", "properties": {"vip": True}}))).json()
+    assert (await _profile(server, plain["profile"]["id"]))["traits"] == {}
+    assert (await _profile(server, vip["profile"]["id"]))["traits"] == {"vip": True}
+    assert vip["ux"] == [] and vip["response"] == {}
