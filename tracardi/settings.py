@@ -75,7 +75,7 @@ class RuntimeOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     drain_timeout: float = 10.0
     """Seconds to finish in-flight work on SIGTERM/SIGINT before cancelling it."""
     resources: str = "resources"
-    """Folder of declared resources (sources), relative to the config file's folder."""
+    """Folder of declared resources (sources, rules, flows), relative to the config file's folder."""
     gc_threshold: int = 20_000
     """Allocations between young-generation garbage collections once started (0: Python's default of 700).
 
