@@ -148,3 +148,17 @@ async def test_flows_answer_with_response_and_ux_and_can_filter_by_source_and_co
     assert (await _profile(server, plain["profile"]["id"]))["traits"] == {}
     assert (await _profile(server, vip["profile"]["id"]))["traits"] == {"vip": True}
     assert vip["ux"] == [] and vip["response"] == {}
+
+
+async def test_a_start_node_with_debug_stores_the_trace_without_the_client_asking(server: Running) -> None:
+    doc = chain("dbg", node("say", "log", message="tier {{profile@traits.tier}} for {{event@type}}"))
+    doc["flowGraph"]["nodes"][0]["config"] = {"debug": True}
+    await install(server, doc, "look")
+    r = await server.track(payload({"type": "look"}))
+    assert r.json()["events"] == []
+    profile_id = r.json()["profile"]["id"]
+    events = (await server.client.get(f"/api/profiles/{profile_id}/events?type=look", headers=server.admin)).json()
+    event_id = events["items"][0]["id"]
+    traces = (await server.client.get(f"/api/events/{event_id}/flow-traces", headers=server.admin)).json()["items"]
+    assert [s["node"] for s in traces[0]["steps"]] == ["start", "say", "end"]
+    assert traces[0]["logs"] == [{"node": "say", "level": "info", "message": "tier  for look"}]

@@ -39,7 +39,7 @@ class Pause(Action[PauseConfig]):
         return None
 
 
-class Background(Action[NoConfig]):
+class RunInBackground(Action[NoConfig]):
     """Run the rest of the branch in the background, right after the request (output port ``output``)."""
 
     id = "background"
