@@ -6,7 +6,7 @@ from tracardi.engine.workflow.action import Action
 from tracardi.engine.workflow.actions.condition import If
 from tracardi.engine.workflow.actions.data import CopyData, Decrement, DeleteData, Increment, SetData
 from tracardi.engine.workflow.actions.flow_control import End, Log, Start
-from tracardi.engine.workflow.actions.scheduling import Pause, RunInBackground
+from tracardi.engine.workflow.actions.scheduling import Background, Pause
 from tracardi.engine.workflow.actions.segments import AddSegment, RemoveSegment
 
 ACTIONS: tuple[type[Action[Any]], ...] = (
@@ -22,7 +22,7 @@ ACTIONS: tuple[type[Action[Any]], ...] = (
     RemoveSegment,
     Log,
     Pause,
-    RunInBackground,
+    Background,
 )
 """Every action this version runs; the registry, the validator and ``GET /api/actions`` use this list."""
 

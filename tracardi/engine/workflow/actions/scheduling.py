@@ -39,7 +39,7 @@ class Pause(Action[PauseConfig]):
         return None
 
 
-class RunInBackground(Action[NoConfig]):
+class Background(Action[NoConfig]):
     """Run the rest of the branch in the background, right after the request (output port ``output``)."""
 
     id = "background"
