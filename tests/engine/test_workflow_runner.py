@@ -149,3 +149,14 @@ def test_every_action_has_a_docstring_and_a_unique_id() -> None:
     with pytest.raises(ValueError, match="two actions"):
         ActionRegistry([Mark, Mark])
     assert len(ActionRegistry(ACTIONS)) == len(ACTIONS)
+
+
+async def test_the_time_bound_also_stops_actions_that_never_yield() -> None:
+    nodes = [
+        node("s", "start"),
+        node("inc", "increment", field="memory@n"),
+        node("more", "if", condition="memory@n > 0"),
+    ]
+    doc = flow("f", nodes, [edge("s", "inc"), edge("inc", "more"), edge("more", "inc", port="true")])
+    result, _ = await _run(doc, FlowLimits(max_seconds=0.0, max_steps=10**9))
+    assert "workflows.max_seconds" in result.error
