@@ -20,8 +20,10 @@ async def _profile(server: Running, profile_id: str) -> dict:
 async def test_a_counter_flow_tracked_50_times_concurrently_ends_at_50(server: Running) -> None:
     await install(server, chain("count", node("inc", "increment", field="profile@stats.counters.buys")), "buy")
     first = (await server.track(payload({"type": "buy"}))).json()
-    ids = {"profile": {"id": first["profile"]["id"]}, "session": {"id": first["session"]["id"]}}
-    replies = await asyncio.gather(*(server.track(payload({"type": "buy"}, **ids)) for _ in range(49)))
+    same_session = {"profile": {"id": first["profile"]["id"]}, "session": {"id": first["session"]["id"]}}
+    new_sessions = {"profile": {"id": first["profile"]["id"]}}  # serialised by the profile lock alone
+    bodies = [payload({"type": "buy"}, **(same_session if i % 2 else new_sessions)) for i in range(49)]
+    replies = await asyncio.gather(*(server.track(body) for body in bodies))
     assert {r.status_code for r in replies} == {200}
     profile = await _profile(server, first["profile"]["id"])
     assert profile["stats"]["counters"]["buys"] == 50
