@@ -15,6 +15,8 @@ from pathlib import Path
 import msgspec
 
 from tracardi.api import ApiServices
+from tracardi.domain.errors import InvalidInput
+from tracardi.domain.flow import Flow, Rule
 from tracardi.domain.source import EventSource
 from tracardi.engine import (
     Background,
@@ -26,6 +28,7 @@ from tracardi.engine import (
     TaskService,
     Tracker,
 )
+from tracardi.engine.workflow import ACTIONS, RESUME, ActionRegistry, FlowResumer, FlowService, Workflows
 from tracardi.log import get_logger
 from tracardi.metrics import Metrics
 from tracardi.settings import Settings, SettingsError
@@ -60,6 +63,8 @@ class Services:
     queues: QueueService
     jobs: JobService
     tasks: TaskService
+    flows: FlowService
+    workflows: Workflows
 
     def api(self) -> ApiServices:
         """The subset the HTTP layer uses."""
@@ -74,12 +79,20 @@ class Services:
             jobs=self.jobs,
             background=self.background,
             tasks=self.tasks,
+            flows=self.flows,
+            workflows=self.workflows,
             options=self.settings.api,
         )
 
     def workers(self) -> WorkerDeps:
         """What the workers role uses."""
-        return WorkerDeps(queue=self.queue, store=self.store, metrics=self.metrics, tasks=self.tasks)
+        return WorkerDeps(
+            queue=self.queue,
+            store=self.store,
+            metrics=self.metrics,
+            tasks=self.tasks,
+            delayed={RESUME: FlowResumer(self.workflows, self.store, self.locks)},
+        )
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency's state: ``ok`` or what is wrong."""
@@ -142,24 +155,44 @@ def admin_token(settings: Settings, data_dir: Path) -> str:
     return token
 
 
-class _SourceFile(msgspec.Struct, forbid_unknown_fields=True):
+class _ResourceFile(msgspec.Struct, forbid_unknown_fields=True):
     sources: list[EventSource] = []
+    rules: list[Rule] = []
+    flows: list[Flow] = []
 
 
-def declared_sources(settings: Settings) -> list[EventSource]:
-    """Event sources declared in ``<config dir>/<resources>/*.toml`` (``[[sources]]`` tables)."""
+def declared_resources(settings: Settings) -> _ResourceFile:
+    """Resources declared in ``<config dir>/<resources>/*.toml`` (``[[sources]]``, ``[[rules]]``, ``[[flows]]``)."""
+    found = _ResourceFile()
     if not settings.config_dir:
-        return []
+        return found
     folder = Path(settings.config_dir) / settings.runtime.resources
-    found: list[EventSource] = []
     for path in sorted(folder.glob("*.toml")):
         try:
             with path.open("rb") as fh:
                 data = tomllib.load(fh)
-            found.extend(msgspec.convert(data, _SourceFile, strict=False).sources)
+            part = msgspec.convert(data, _ResourceFile, strict=False)
         except (tomllib.TOMLDecodeError, msgspec.ValidationError) as exc:
             raise SettingsError(f"resource file {path}: {exc}") from exc
+        found.sources.extend(part.sources)
+        found.rules.extend(part.rules)
+        found.flows.extend(part.flows)
     return found
+
+
+async def _declare_flows(declared: _ResourceFile, flows: FlowService) -> None:
+    """Create or replace the declared flows, then rules (validated as the admin API does; a bad one stops the start)."""
+    now = _utcnow()
+    try:
+        for flow in declared.flows:
+            await flows.save_flow(flow, now)
+            log.info("flow_declared", flow_id=flow.id, enabled=flow.enabled)
+        for rule in declared.rules:
+            await flows.save_rule(rule, now)
+            log.info("rule_declared", rule_id=rule.id, flow_id=rule.flow.id)
+    except InvalidInput as exc:
+        where = "; ".join(f"{'.'.join(map(str, e.loc[1:]))}: {e.msg}" for e in exc.errors)
+        raise SettingsError(f"declared resource: {exc.detail} ({where})") from exc
 
 
 @asynccontextmanager
@@ -175,11 +208,16 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
         metrics = metrics or Metrics()
         sources = SourceService(store, ttl=settings.tracker.source_cache_ttl)
         locks = InProcessLocks()
-        tracker = Tracker(store, sources, locks, options=settings.tracker, metrics=metrics)
+        background = Background(queue)
+        flows = FlowService(store, ActionRegistry(ACTIONS), ttl=settings.workflows.cache_ttl)
+        workflows = Workflows(flows, settings.workflows, background=background)
+        tracker = Tracker(store, sources, locks, options=settings.tracker, metrics=metrics, workflows=workflows)
         await tracker.warm_up()
-        for source in declared_sources(settings):
+        declared = declared_resources(settings)
+        for source in declared.sources:
             await sources.save(source)
             log.info("source_declared", source_id=source.id, enabled=source.enabled)
+        await _declare_flows(declared, flows)
         token = admin_token(settings, data_dir)
         yield Services(
             settings,
@@ -192,7 +230,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
             token,
             queue,
             leases,
-            Background(queue),
+            background,
             QueueService(queue, metrics=metrics),
             JobService(
                 settings.jobs.definitions,
@@ -203,6 +241,8 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
                 lease_ttl=settings.jobs.lease_ttl,
             ),
             TaskService(store, _utcnow),
+            flows,
+            workflows,
         )
     finally:
         if queue is not None:

@@ -1,7 +1,17 @@
 """Storage ports and errors: what the engine and the entry points may import from storage."""
 
 from tracardi.storage.errors import InvalidQuery, NotFound, StorageError, Unavailable, VersionConflict
-from tracardi.storage.indices import EVENTS, JOB_RUNS, PROFILES, SESSIONS, SOURCES, TASKS
+from tracardi.storage.indices import (
+    EVENTS,
+    FLOW_TRACES,
+    FLOWS,
+    JOB_RUNS,
+    PROFILES,
+    RULES,
+    SESSIONS,
+    SOURCES,
+    TASKS,
+)
 from tracardi.storage.ports import (
     DeadLetter,
     Delete,
@@ -22,8 +32,11 @@ from tracardi.storage.ports import (
 
 __all__ = [
     "EVENTS",
+    "FLOWS",
+    "FLOW_TRACES",
     "JOB_RUNS",
     "PROFILES",
+    "RULES",
     "SESSIONS",
     "SOURCES",
     "TASKS",

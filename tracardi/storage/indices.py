@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracardi.domain.event import Event
+from tracardi.domain.flow import Flow, FlowTrace, Rule
 from tracardi.domain.jobs import JobRun
 from tracardi.domain.profile import Profile
 from tracardi.domain.session import Session
@@ -30,4 +31,8 @@ JOB_RUNS: Index[JobRun] = Index("job-run", JobRun, fields=("name", "started"))
 
 TASKS: Index[TaskProgress] = Index("task", TaskProgress, fields=("started",))
 
-ALL_INDICES = (PROFILES, SESSIONS, EVENTS, SOURCES, JOB_RUNS, TASKS)
+RULES: Index[Rule] = Index("rule", Rule, fields=("name",))
+FLOWS: Index[Flow] = Index("flow", Flow, fields=("name",))
+FLOW_TRACES: Index[FlowTrace] = Index("flow-trace", FlowTrace, fields=("event_id", "time"))
+
+ALL_INDICES = (PROFILES, SESSIONS, EVENTS, SOURCES, JOB_RUNS, TASKS, RULES, FLOWS, FLOW_TRACES)
