@@ -91,6 +91,9 @@ def map_exception(exc: Exception) -> Response:
             return error_response(422, f"Invalid query: {exc}", [FieldError(["query"], str(exc))])
         case HTTPException():
             return error_response(exc.status_code, str(exc.detail))
+        case RecursionError():
+            # msgspec (and any recursive walk) gives up on absurd nesting before the depth checks can name it
+            return error_response(422, "The input is nested too deeply.", [FieldError(["body"], "nested too deeply")])
         case Unavailable():
             log.error("storage_unavailable", error=str(exc))
             return error_response(503, "Storage is unavailable; retry later.")
