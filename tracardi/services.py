@@ -5,17 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import msgspec
-
 from tracardi.api import ApiServices
-from tracardi.domain.source import EventSource
 from tracardi.engine import (
     Background,
     Heartbeat,
@@ -26,8 +22,10 @@ from tracardi.engine import (
     TaskService,
     Tracker,
 )
+from tracardi.engine.profiling import Profiler, ProfilingService
 from tracardi.log import get_logger
 from tracardi.metrics import Metrics
+from tracardi.resources import declare_profiling, declared_resources
 from tracardi.settings import Settings, SettingsError
 from tracardi.storage import DocumentStore, Leases, Locks, Queue, StorageError
 from tracardi.storage.embedded import SqliteDocumentStore, SqliteQueue
@@ -60,6 +58,7 @@ class Services:
     queues: QueueService
     jobs: JobService
     tasks: TaskService
+    profiling: ProfilingService
 
     def api(self) -> ApiServices:
         """The subset the HTTP layer uses."""
@@ -74,6 +73,7 @@ class Services:
             jobs=self.jobs,
             background=self.background,
             tasks=self.tasks,
+            profiling=self.profiling,
             options=self.settings.api,
         )
 
@@ -142,26 +142,6 @@ def admin_token(settings: Settings, data_dir: Path) -> str:
     return token
 
 
-class _SourceFile(msgspec.Struct, forbid_unknown_fields=True):
-    sources: list[EventSource] = []
-
-
-def declared_sources(settings: Settings) -> list[EventSource]:
-    """Event sources declared in ``<config dir>/<resources>/*.toml`` (``[[sources]]`` tables)."""
-    if not settings.config_dir:
-        return []
-    folder = Path(settings.config_dir) / settings.runtime.resources
-    found: list[EventSource] = []
-    for path in sorted(folder.glob("*.toml")):
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-            found.extend(msgspec.convert(data, _SourceFile, strict=False).sources)
-        except (tomllib.TOMLDecodeError, msgspec.ValidationError) as exc:
-            raise SettingsError(f"resource file {path}: {exc}") from exc
-    return found
-
-
 @asynccontextmanager
 async def open_services(settings: Settings, metrics: Metrics | None = None) -> AsyncIterator[Services]:
     """Build the adapters and services; on exit flush buffered writes and close connections."""
@@ -175,11 +155,15 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
         metrics = metrics or Metrics()
         sources = SourceService(store, ttl=settings.tracker.source_cache_ttl)
         locks = InProcessLocks()
-        tracker = Tracker(store, sources, locks, options=settings.tracker, metrics=metrics)
+        profiling = ProfilingService(store, ttl=settings.profiling.cache_ttl)
+        profiler = Profiler(profiling, store, locks, settings.profiling)
+        tracker = Tracker(store, sources, locks, options=settings.tracker, metrics=metrics, profiler=profiler)
         await tracker.warm_up()
-        for source in declared_sources(settings):
-            await sources.save(source)
-            log.info("source_declared", source_id=source.id, enabled=source.enabled)
+        for path, resources in declared_resources(settings):
+            for source in resources.sources:
+                await sources.save(source)
+                log.info("source_declared", source_id=source.id, enabled=source.enabled)
+            await declare_profiling(profiling, path, resources)
         token = admin_token(settings, data_dir)
         yield Services(
             settings,
@@ -203,6 +187,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
                 lease_ttl=settings.jobs.lease_ttl,
             ),
             TaskService(store, _utcnow),
+            profiling,
         )
     finally:
         if queue is not None:

@@ -16,6 +16,7 @@ import msgspec
 
 from tracardi.api import ApiOptions
 from tracardi.engine import JobsOptions, TrackerOptions
+from tracardi.engine.profiling import ProfilingOptions
 from tracardi.secret import Secret
 from tracardi.storage.opensearch import OpenSearchOptions
 from tracardi.workers import WorkersOptions
@@ -90,6 +91,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     runtime: RuntimeOptions = msgspec.field(default_factory=RuntimeOptions)
     workers: WorkersOptions = msgspec.field(default_factory=WorkersOptions)
     jobs: JobsOptions = msgspec.field(default_factory=JobsOptions)
+    profiling: ProfilingOptions = msgspec.field(default_factory=ProfilingOptions)
     config_dir: str = ""
     """Folder of the config file that was loaded (set by the loader)."""
 

@@ -85,6 +85,8 @@ def map_exception(exc: Exception) -> Response:
     match exc:
         case InvalidInput():
             return error_response(422, exc.detail, exc.errors)
+        case EventRejected():
+            return error_response(406, exc.detail, exc.errors)
         case BodyTooLarge():
             return error_response(413, str(exc), [FieldError(["body"], f"at most {exc.limit} bytes")])
         case InvalidQuery():

@@ -9,6 +9,7 @@ import msgspec
 
 from tracardi.domain.payload import TrackerPayload
 from tracardi.engine import Background, JobService, QueueService, RecordService, SourceService, TaskService, Tracker
+from tracardi.engine.profiling import ProfilingService
 from tracardi.metrics import Metrics
 
 STATE_KEY = "tracardi"
@@ -43,6 +44,7 @@ class ApiServices:
     jobs: JobService
     background: Background
     tasks: TaskService
+    profiling: ProfilingService
     options: ApiOptions = field(default_factory=ApiOptions)
     payload_decoder: msgspec.json.Decoder[TrackerPayload] = field(
         default_factory=lambda: msgspec.json.Decoder(TrackerPayload)

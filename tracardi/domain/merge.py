@@ -66,9 +66,8 @@ def _merge(old: Any, new: Any, path: str) -> Any:
     """Merge the value at ``path`` of an older and a newer profile (builtins, datetimes kept as datetimes)."""
     if path in _SUMMED and _number(old) and _number(new):
         return old + new
-    if path in _EARLIEST or path in _LATEST:
-        if isinstance(old, datetime) and isinstance(new, datetime):
-            return min(old, new) if path in _EARLIEST else max(old, new)
+    if (path in _EARLIEST or path in _LATEST) and isinstance(old, datetime) and isinstance(new, datetime):
+        return min(old, new) if path in _EARLIEST else max(old, new)
     if isinstance(old, dict) and isinstance(new, dict):
         return _merge_dicts(old, new, path)
     if isinstance(old, list) or isinstance(new, list):

@@ -1,7 +1,19 @@
 """Storage ports and errors: what the engine and the entry points may import from storage."""
 
 from tracardi.storage.errors import InvalidQuery, NotFound, StorageError, Unavailable, VersionConflict
-from tracardi.storage.indices import EVENTS, JOB_RUNS, PROFILES, SESSIONS, SOURCES, TASKS
+from tracardi.storage.indices import (
+    EVENT_RESHAPING,
+    EVENT_SCHEMAS,
+    EVENT_TO_PROFILE,
+    EVENTS,
+    JOB_RUNS,
+    MERGE_KEYS,
+    PROFILES,
+    SEGMENTS,
+    SESSIONS,
+    SOURCES,
+    TASKS,
+)
 from tracardi.storage.ports import (
     DeadLetter,
     Delete,
@@ -22,8 +34,13 @@ from tracardi.storage.ports import (
 
 __all__ = [
     "EVENTS",
+    "EVENT_RESHAPING",
+    "EVENT_SCHEMAS",
+    "EVENT_TO_PROFILE",
     "JOB_RUNS",
+    "MERGE_KEYS",
     "PROFILES",
+    "SEGMENTS",
     "SESSIONS",
     "SOURCES",
     "TASKS",

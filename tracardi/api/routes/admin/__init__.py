@@ -1,14 +1,17 @@
-"""The admin API under /api: bearer-token auth, event sources, and stored records."""
+"""The admin API under /api: bearer-token auth, event sources, stored records, profiling configuration."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount
 
-from tracardi.api.routes.admin import jobs, queues, records, sources, tasks
+from tracardi.api.routes.admin import jobs, profiling, queues, records, sources, tasks
 
 
 def admin_mount() -> BaseRoute:
-    return Mount("/api", routes=[*sources.routes, *records.routes, *queues.routes, *jobs.routes, *tasks.routes])
+    return Mount(
+        "/api",
+        routes=[*sources.routes, *records.routes, *queues.routes, *jobs.routes, *tasks.routes, *profiling.routes],
+    )
 
 
 __all__ = ["admin_mount"]
