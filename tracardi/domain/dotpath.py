@@ -5,6 +5,7 @@ Structs are walked by attribute, dicts by key, lists by integer index. Reads of 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 import msgspec
@@ -44,7 +45,12 @@ def _step(obj: Any, key: str) -> Any:
 
 def get(obj: Any, path: str) -> Any:
     """The value at ``path``, or MISSING."""
-    for key in split(path):
+    return walk(obj, split(path))
+
+
+def walk(obj: Any, parts: Sequence[str]) -> Any:
+    """The value at an already split path (see ``split``), or MISSING: for callers that read one path often."""
+    for key in parts:
         obj = _step(obj, key)
         if obj is MISSING:
             return MISSING
