@@ -57,8 +57,8 @@ def check_schema(schema: dict[str, Any], loc: tuple[str | int, ...]) -> None:
 
 
 def compile_schema(schema: dict[str, Any]) -> Validator:
-    """A validator for a checked schema, built once and reused for every event."""
-    return Draft202012Validator(schema, registry=Registry())
+    """A validator for a checked schema, built once and reused for every event (``format`` is checked too)."""
+    return Draft202012Validator(schema, registry=Registry(), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def first_error(validator: Validator, instance: Any) -> tuple[list[str | int], str] | None:
