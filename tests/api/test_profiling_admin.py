@@ -97,7 +97,12 @@ BAD: list[tuple[str, str, dict[str, Any], list[Any]]] = [
     ),
     ("invalid schema", "event-schemas", {**SCHEMA, "schema": {"type": "strin"}}, ["body", "schema", "type"]),
     ("bad regex", "event-schemas", {**SCHEMA, "schema": {"pattern": "("}}, ["body", "schema", "pattern"]),
-    ("remote ref", "event-schemas", {**SCHEMA, "schema": {"$ref": "http://169.254.169.254/"}}, ["body", "schema", "$ref"]),
+    (
+        "remote ref",
+        "event-schemas",
+        {**SCHEMA, "schema": {"$ref": "http://169.254.169.254/"}},
+        ["body", "schema", "$ref"],
+    ),
     (
         "file ref",
         "event-schemas",
@@ -205,7 +210,7 @@ async def test_resources_declared_in_files_are_loaded_at_start(tmp_path: Path) -
 )
 async def test_a_bad_resource_file_stops_the_start_naming_it(tmp_path: Path, resources: str, named: str) -> None:
     settings = _settings(_config_dir(tmp_path, resources), tmp_path)
-    with pytest.raises(SettingsError, match="profiling.toml") as caught:
+    with pytest.raises(SettingsError, match=r"profiling\.toml") as caught:
         async with open_services(settings):
             pass
     assert named in str(caught.value)

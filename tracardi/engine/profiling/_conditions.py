@@ -19,7 +19,7 @@ def check_condition(text: str, loc: tuple[str | int, ...]) -> None:
     try:
         parse(text)
     except TqlSyntaxError as exc:
-        msg = f"{exc} (position {exc.position}, token {exc.token!r})"
+        msg = str(exc)  # names the position and the token
         raise InvalidInput(f"Invalid condition: {msg}", [FieldError(loc, msg)]) from exc
 
 
