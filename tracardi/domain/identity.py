@@ -12,6 +12,8 @@ from tracardi.domain.profile import Profile
 TOKENS_KEY: Final = "merge_keys"
 TOKENS_FIELD: Final = f"metadata.system.{TOKENS_KEY}"
 """Where a profile keeps its tokens (an indexed list, so finding the profiles that share a value is one lookup)."""
+REQUEST_KEY: Final = "merge_requested"
+"""``metadata.system.merge_requested``: profile paths a flow asks to merge on now (the "merge profiles" action)."""
 MAX_VALUE = 512
 
 
@@ -57,3 +59,9 @@ def store_tokens(profile: Profile, tokens: list[str]) -> bool:
     else:
         profile.metadata.system.pop(TOKENS_KEY, None)
     return True
+
+
+def take_merge_request(profile: Profile) -> list[str]:
+    """The paths a flow asked to merge on in this track, removed from the profile (never stored)."""
+    raw = profile.metadata.system.pop(REQUEST_KEY, None)
+    return [key for key in raw if isinstance(key, str)] if isinstance(raw, list) else []

@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 from contextlib import AsyncExitStack
 
+from tracardi.domain import dotpath
 from tracardi.domain.identity import TOKENS_FIELD, identity_tokens, store_tokens, stored_tokens
 from tracardi.domain.merge import merge_profiles
 from tracardi.domain.profile import Profile
-from tracardi.domain.query import In
+from tracardi.domain.query import Condition, Eq, In, Or
 from tracardi.log import get_logger
 from tracardi.storage import PROFILES, DocumentStore, Locks
 
@@ -36,23 +37,27 @@ async def resolve(
     profile: Profile,
     keys: list[str],
     *,
+    requested: list[str],
     lock_wait: float,
     limit: int,
 ) -> Resolution | None:
-    """Merge the profiles that share a new merge-key value into ``profile`` (in place).
+    """Merge into ``profile`` (in place) the profiles sharing a new value of a merge key or a value of a
+    ``requested`` path (asked for by a flow: looked up even when the profile held it before).
 
     Returns None when nothing changed, else what was merged away; the locks stay on ``stack`` until the caller
     closes it after writing the survivor.
     """
     tokens = identity_tokens(profile, keys)
     known = set(stored_tokens(profile))
-    fresh = sorted(t for t in tokens if t not in known)
-    if not fresh:
+    wanted = sorted({*(t for t in tokens if t not in known), *identity_tokens(profile, requested)})
+    if not wanted:
         return Resolution() if store_tokens(profile, tokens) else None
-    if not await _hold(stack, locks, [f"merge:{t}" for t in fresh], lock_wait):
+    if not await _hold(stack, locks, [f"merge:{t}" for t in wanted], lock_wait):
         log.warning("merge_deferred", profile_id=profile.id, reason="merge-key lock busy")
         return None
-    page = await store.query(PROFILES, In(field=TOKENS_FIELD, values=tuple(fresh)), limit=limit + 1)
+    page = await store.query(
+        PROFILES, _sharing(profile, wanted, [k for k in requested if k not in keys]), limit=limit + 1
+    )
     other_ids = sorted({item.doc.id for item in page.items} - {profile.id})[:limit]
     resolution = Resolution()
     if other_ids:
@@ -69,6 +74,16 @@ async def resolve(
     # a profile is found by the values it holds now (a changed email no longer finds it by the old one)
     store_tokens(profile, tokens)
     return resolution
+
+
+def _sharing(profile: Profile, tokens: list[str], paths: list[str]) -> Condition:
+    """Profiles holding one of the tokens, or (for paths that are not merge keys, so have no token) the same value."""
+    items: list[Condition] = [In(field=TOKENS_FIELD, values=tuple(tokens))]
+    for path in paths:
+        value = dotpath.get(profile, path)
+        if isinstance(value, str | int | float) and not isinstance(value, bool) and value != "":
+            items.append(Eq(field=path, value=value))
+    return Or(items=tuple(items))
 
 
 async def _hold(stack: AsyncExitStack, locks: Locks, keys: list[str], lock_wait: float) -> bool:

@@ -9,13 +9,18 @@ from types import TracebackType
 import msgspec
 
 from tracardi.domain.event import Event
+from tracardi.domain.identity import REQUEST_KEY, take_merge_request
+from tracardi.domain.paths import profile_path
 from tracardi.domain.profile import Profile
 from tracardi.domain.session import Session
 from tracardi.engine.profiling._enrich import map_to_profile, reshape, validate
 from tracardi.engine.profiling._identity import resolve
 from tracardi.engine.profiling._segments import segment
 from tracardi.engine.profiling.service import ProfilingService
+from tracardi.log import get_logger
 from tracardi.storage import PROFILES, DocumentStore, Locks
+
+log = get_logger("profiling")
 
 
 class ProfilingOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -69,8 +74,25 @@ class Profiler:
         return AfterFlows(self, events, profile, session, now)
 
 
+def _requested(profile: Profile) -> list[str]:
+    """The valid paths a flow asked to merge on now; an invalid one is logged and ignored."""
+    if REQUEST_KEY not in profile.metadata.system:
+        return []
+    paths = []
+    for key in take_merge_request(profile):
+        try:
+            paths.append(profile_path(key))
+        except ValueError as exc:
+            log.warning("merge_request_ignored", profile_id=profile.id, key=key, error=str(exc))
+    return paths
+
+
 class AfterFlows:
-    """Identity resolution and segmentation, holding the merge locks until the survivor is written."""
+    """Identity resolution and segmentation, holding the merge locks until the survivor is written.
+
+    A flow asks for a merge now (the "merge profiles" action) by listing profile paths in
+    ``profile.metadata.system["merge_requested"]``; the profiles sharing those values are merged in this step.
+    """
 
     def __init__(
         self, profiler: Profiler, events: list[Event], profile: Profile | None, session: Session | None, now: datetime
@@ -86,10 +108,11 @@ class AfterFlows:
     async def __aenter__(self) -> bool:
         p, profile = self._p, self._profile
         config = await p._service.config()
-        if profile is None or not config.resolves:
+        requested = _requested(profile) if profile is not None else []
+        if profile is None or not (config.resolves or requested):
             return False
         changed = False
-        if config.merge_keys:
+        if config.merge_keys or requested:
             opts = p._options
             resolution = await resolve(
                 p._store,
@@ -97,6 +120,7 @@ class AfterFlows:
                 self._stack,
                 profile,
                 config.merge_keys,
+                requested=requested,
                 lock_wait=opts.merge_lock_timeout,
                 limit=opts.max_merge,
             )
