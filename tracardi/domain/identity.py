@@ -15,6 +15,8 @@ TOKENS_FIELD: Final = f"metadata.system.{TOKENS_KEY}"
 REQUEST_KEY: Final = "merge_requested"
 """``metadata.system.merge_requested``: profile paths a flow asks to merge on now (the "merge profiles" action)."""
 MAX_VALUE = 512
+MAX_TOKENS = 32
+"""Most key values one profile is found by (a list-valued key could otherwise bring thousands)."""
 
 
 class MergeKeys(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -34,7 +36,10 @@ def _normal(value: Any) -> str | None:
 
 
 def identity_tokens(profile: Profile, keys: list[str]) -> list[str]:
-    """``<path>=<value>`` for every non-empty key value (strings trimmed and lower-cased; lists per element)."""
+    """``<path>=<value>`` for every non-empty key value (strings trimmed and lower-cased; lists per element).
+
+    At most MAX_TOKENS, the first keys' values first.
+    """
     out: list[str] = []
     for key in keys:
         value = dotpath.get(profile, key)
@@ -42,6 +47,8 @@ def identity_tokens(profile: Profile, keys: list[str]) -> list[str]:
             text = _normal(item)
             if text is not None and f"{key}={text}" not in out:
                 out.append(f"{key}={text}")
+                if len(out) == MAX_TOKENS:
+                    return out
     return out
 
 
