@@ -55,6 +55,11 @@ async def test_two_profiles_sharing_an_email_become_one_and_both_old_ids_resolve
         assert r.json()["profile"]["id"] == survivor["id"]
     assert await server.services.store.count(PROFILES) == 1
     assert (await _profile(server, a))["stats"]["views"] == 4
+    # the survivor's events and sessions include those tracked under the old ids
+    events = await server.client.get(f"/api/profiles/{a}/events?type=identify", headers=server.admin)
+    assert len(events.json()["items"]) == 2
+    sessions = await server.client.get(f"/api/profiles/{b}/sessions", headers=server.admin)
+    assert a_session in [s["id"] for s in sessions.json()["items"]]
 
 
 async def test_concurrent_tracks_bringing_one_email_leave_one_survivor(server: Running) -> None:
