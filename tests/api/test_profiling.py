@@ -140,6 +140,8 @@ async def test_an_event_failing_its_schema_gets_406_naming_the_field_and_nothing
         assert r.json()["detail"].startswith("Validation failed with error:")
         assert r.json()["errors"][0]["loc"] == loc
     assert await _counts(server) == before
+    metrics = (await server.client.get("/metrics")).text
+    assert 'reason="event_schema"} 4.0' in metrics
     ok = await server.track(payload({"type": "sign-up", "properties": {"email": "a@b.c", "age": 3}}))
     assert ok.status_code == 200
     # a schema for another source does not apply here
