@@ -1,10 +1,10 @@
-"""The admin API under /api: bearer-token auth, event sources, stored records, search, workflows, background work."""
+"""The admin API under /api: bearer-token auth, sources, records, search, workflows, profiling, background work."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount
 
-from tracardi.api.routes.admin import flows, jobs, queues, records, search, sources, tasks
+from tracardi.api.routes.admin import flows, jobs, profiling, queues, records, search, sources, tasks
 
 
 def admin_mount() -> BaseRoute:
@@ -18,6 +18,7 @@ def admin_mount() -> BaseRoute:
             *jobs.routes,
             *tasks.routes,
             *flows.routes,
+            *profiling.routes,
         ],
     )
 
