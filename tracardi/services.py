@@ -19,6 +19,7 @@ from tracardi.domain.source import EventSource
 from tracardi.engine import (
     Background,
     Heartbeat,
+    ImportService,
     JobService,
     QueueService,
     RecordService,
@@ -34,6 +35,7 @@ from tracardi.storage.embedded import SqliteDocumentStore, SqliteQueue
 from tracardi.storage.indices import ALL_INDICES
 from tracardi.storage.memory import InProcessLeases, InProcessLocks
 from tracardi.storage.opensearch import OpenSearchDocumentStore
+from tracardi.storage.readers import reader_factory
 from tracardi.storage.redis import RedisLeases, RedisQueue
 from tracardi.workers import WorkerDeps
 
@@ -60,6 +62,7 @@ class Services:
     queues: QueueService
     jobs: JobService
     tasks: TaskService
+    imports: ImportService
 
     def api(self) -> ApiServices:
         """The subset the HTTP layer uses."""
@@ -75,11 +78,14 @@ class Services:
             background=self.background,
             tasks=self.tasks,
             options=self.settings.api,
+            imports=self.imports,
         )
 
     def workers(self) -> WorkerDeps:
         """What the workers role uses."""
-        return WorkerDeps(queue=self.queue, store=self.store, metrics=self.metrics, tasks=self.tasks)
+        return WorkerDeps(
+            queue=self.queue, store=self.store, metrics=self.metrics, tasks=self.tasks, imports=self.imports
+        )
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency's state: ``ok`` or what is wrong."""
@@ -118,6 +124,11 @@ async def _open_queue(settings: Settings, store: DocumentStore) -> tuple[Queue, 
     embedded = SqliteQueue(store)
     await embedded.migrate()
     return embedded, InProcessLeases()
+
+
+def import_folder(settings: Settings) -> Path:
+    """The folder the admin API imports files from (``imports.folder``, else ``<storage.path>/imports``)."""
+    return Path(settings.imports.folder or Path(settings.storage.path) / "imports")
 
 
 def _utcnow() -> datetime:
@@ -181,6 +192,10 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
             await sources.save(source)
             log.info("source_declared", source_id=source.id, enabled=source.enabled)
         token = admin_token(settings, data_dir)
+        background = Background(queue)
+        folder = import_folder(settings)
+        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        opener = reader_factory(folder, max_line_bytes=settings.imports.max_line_bytes)
         yield Services(
             settings,
             store,
@@ -192,7 +207,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
             token,
             queue,
             leases,
-            Background(queue),
+            background,
             QueueService(queue, metrics=metrics),
             JobService(
                 settings.jobs.definitions,
@@ -203,6 +218,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
                 lease_ttl=settings.jobs.lease_ttl,
             ),
             TaskService(store, _utcnow),
+            ImportService(store, background, tracker, sources, opener, _utcnow, settings.imports),
         )
     finally:
         if queue is not None:

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from tracardi.api import ApiOptions
-from tracardi.engine import JobsOptions, TrackerOptions
+from tracardi.engine import ImportsOptions, JobsOptions, TrackerOptions
 from tracardi.secret import Secret
 from tracardi.storage.opensearch import OpenSearchOptions
 from tracardi.workers import WorkersOptions
@@ -95,6 +95,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     runtime: RuntimeOptions = msgspec.field(default_factory=RuntimeOptions)
     workers: WorkersOptions = msgspec.field(default_factory=WorkersOptions)
     jobs: JobsOptions = msgspec.field(default_factory=JobsOptions)
+    imports: ImportsOptions = msgspec.field(default_factory=ImportsOptions)
     config_dir: str = ""
     """Folder of the config file that was loaded (set by the loader)."""
 

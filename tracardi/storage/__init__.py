@@ -1,7 +1,7 @@
 """Storage ports and errors: what the engine and the entry points may import from storage."""
 
 from tracardi.storage.errors import InvalidQuery, NotFound, StorageError, Unavailable, VersionConflict
-from tracardi.storage.indices import EVENTS, JOB_RUNS, PROFILES, SESSIONS, SOURCES, TASKS
+from tracardi.storage.indices import EVENTS, IMPORT_ERRORS, IMPORTS, JOB_RUNS, PROFILES, SESSIONS, SOURCES, TASKS
 from tracardi.storage.ports import (
     DeadLetter,
     Delete,
@@ -19,9 +19,12 @@ from tracardi.storage.ports import (
     WriteOp,
     WriteResult,
 )
+from tracardi.storage.rows import OpenReader, Row, RowBatch, RowReader, UnreadableSource
 
 __all__ = [
     "EVENTS",
+    "IMPORTS",
+    "IMPORT_ERRORS",
     "JOB_RUNS",
     "PROFILES",
     "SESSIONS",
@@ -36,13 +39,18 @@ __all__ = [
     "Leases",
     "Locks",
     "NotFound",
+    "OpenReader",
     "Outbox",
     "Page",
     "Put",
     "Queue",
     "QueueStats",
+    "Row",
+    "RowBatch",
+    "RowReader",
     "StorageError",
     "Unavailable",
+    "UnreadableSource",
     "VersionConflict",
     "Versioned",
     "WriteOp",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracardi.domain.event import Event
+from tracardi.domain.imports import ImportRecord, RowError
 from tracardi.domain.jobs import JobRun
 from tracardi.domain.profile import Profile
 from tracardi.domain.session import Session
@@ -30,4 +31,7 @@ JOB_RUNS: Index[JobRun] = Index("job-run", JobRun, fields=("name", "started"))
 
 TASKS: Index[TaskProgress] = Index("task", TaskProgress, fields=("started",))
 
-ALL_INDICES = (PROFILES, SESSIONS, EVENTS, SOURCES, JOB_RUNS, TASKS)
+IMPORTS: Index[ImportRecord] = Index("import", ImportRecord, fields=("created",))
+IMPORT_ERRORS: Index[RowError] = Index("import-error", RowError, fields=("import_id", "line"))
+
+ALL_INDICES = (PROFILES, SESSIONS, EVENTS, SOURCES, JOB_RUNS, TASKS, IMPORTS, IMPORT_ERRORS)
