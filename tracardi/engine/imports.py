@@ -53,6 +53,7 @@ from tracardi.storage import (
     Put,
     Row,
     RowBatch,
+    StorageError,
     UnreadableSource,
     VersionConflict,
 )
@@ -146,7 +147,7 @@ class ImportService:
         reader = self._open(spec.source)
         try:
             return await reader.size()
-        except UnreadableSource as exc:
+        except StorageError as exc:  # unreadable, or unreachable: either way the import cannot start now
             field = "url" if spec.source.__struct_config__.tag == "index" else "path"
             detail = f"Cannot read the source: {exc}"
             raise InvalidInput(detail, [FieldError(["body", "source", field], str(exc))]) from exc

@@ -142,7 +142,7 @@ class FileRows:
 
 def _header(lines: _Lines, delimiter: str) -> list[str]:
     try:
-        for fields in csv.reader(lines, delimiter=delimiter):
+        for fields in csv.reader(lines, delimiter=delimiter, strict=True):
             if fields:
                 return [name.strip() for name in fields]
     except (BadLine, csv.Error) as exc:
@@ -154,7 +154,7 @@ class _CsvCursor:
     def __init__(self, lines: _Lines, header: list[str], delimiter: str) -> None:
         self.lines = lines
         self._header = header
-        self._reader = csv.reader(lines, delimiter=delimiter)
+        self._reader = csv.reader(lines, delimiter=delimiter, strict=True)
 
     def read(self, size: int) -> tuple[list[Row], bool]:
         rows: list[Row] = []
@@ -208,6 +208,8 @@ def _json_row(line: int, text: str) -> Row:
         data: Any = _decode_json(text)
     except msgspec.DecodeError as exc:
         return Row(line, None, f"invalid JSON: {exc}", text[:_EXCERPT])
+    except RecursionError:
+        return Row(line, None, "invalid JSON: nested too deeply", text[:_EXCERPT])
     if not isinstance(data, dict):
         return Row(line, None, f"a JSON object expected, found {type(data).__name__}", text[:_EXCERPT])
     return Row(line, data)
