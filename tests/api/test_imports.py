@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -81,41 +82,32 @@ async def test_files_outside_the_import_folder_are_refused(server: Running, fold
     assert (await server.services.queue.stats("import:worker")).depth == 0
 
 
+def body(**kw: Any) -> bytes:
+    return json.dumps({"source": {"kind": "csv", "path": "x.csv"}, "target": "profiles", **kw}).encode()
+
+
+INDEX = {"kind": "index", "url": "http://127.0.0.1:9", "index": "../x"}
+
+
 @pytest.mark.parametrize(
     ("content", "status", "loc"),
     [
         (b"{not json", 422, ["body"]),
         (b"\xff\xfe\x00", 422, ["body"]),
         (b"[" * 50_000, 422, ["body"]),
-        (b'{"source": {"kind": "ftp", "path": "x"}, "target": "profiles"}', 422, ["body", "source", "kind"]),
-        (b'{"source": {"kind": "csv", "path": "x.csv"}, "target": "sessions"}', 422, ["body", "target"]),
-        (b'{"source": {"kind": "csv", "path": "x.csv"}, "target": "profiles", "nope": 1}', 422, ["body", "nope"]),
+        (body(source={"kind": "ftp", "path": "x"}), 422, ["body", "source", "kind"]),
+        (body(target="sessions"), 422, ["body", "target"]),
+        (body(nope=1), 422, ["body", "nope"]),
+        (body(mapping=[{"source": "a"}]), 422, ["body", "mapping", 0, "target"]),
+        (body(mapping=[{"source": "a", "target": "id", "type": "eval"}]), 422, ["body", "mapping", 0, "type"]),
+        (body(preset="nope"), 422, ["body", "preset"]),
         (
-            b'{"source": {"kind": "csv", "path": "x.csv"}, "target": "profiles", "mapping": [{"source": "a"}]}',
-            422,
-            ["body", "mapping", 0, "target"],
-        ),
-        (
-            b'{"source": {"kind": "csv", "path": "x.csv"}, "target": "profiles", "mapping": [{"source": "a", "target": "id", "type": "eval"}]}',
-            422,
-            ["body", "mapping", 0, "type"],
-        ),
-        (
-            b'{"source": {"kind": "csv", "path": "x.csv"}, "target": "profiles", "preset": "nope"}',
-            422,
-            ["body", "preset"],
-        ),
-        (
-            b'{"source": {"kind": "csv", "path": "x.csv"}, "target": "events", "mapping": [{"source": "a", "target": "type"}], "track": true, "source_id": "nope"}',
+            body(target="events", mapping=[{"source": "a", "target": "type"}], track=True, source_id="nope"),
             422,
             ["body", "source_id"],
         ),
-        (
-            b'{"source": {"kind": "index", "url": "http://127.0.0.1:9", "index": "../x"}, "target": "profiles", "preset": "tracardi-profile"}',
-            422,
-            ["body", "source", "index"],
-        ),
-        (b'{"pad": "' + b"x" * 70_000 + b'"}', 413, ["body"]),
+        (body(source=INDEX, preset="tracardi-profile"), 422, ["body", "source", "index"]),
+        (body(pad="x" * 70_000), 413, ["body"]),
     ],
 )
 async def test_broken_and_oversized_specs(server: Running, content: bytes, status: int, loc: list[Any]) -> None:

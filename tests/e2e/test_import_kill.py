@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,13 +31,13 @@ def _config(tmp_path: Path) -> Path:
     return path
 
 
-async def _start(config: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tracardi", "--role", "api,workers", "--config", str(config), "--port", str(port)],
+async def _start(config: Path, port: int) -> asyncio.subprocess.Process:
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "tracardi", "--role", "api,workers", "--config", str(config), "--port", str(port)),
         cwd=ROOT,
         env={k: v for k, v in os.environ.items() if not k.startswith("TRACARDI_")},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
     async with httpx.AsyncClient() as client:
         for _ in range(300):
@@ -46,11 +45,12 @@ async def _start(config: Path, port: int) -> subprocess.Popen[bytes]:
                 if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
                     return proc
             except httpx.TransportError:
-                if proc.poll() is not None:
+                if proc.returncode is not None:
                     break
             await asyncio.sleep(0.1)
     proc.kill()
-    raise AssertionError(f"server did not start: {proc.communicate()[1].decode()[-2000:]}")
+    _, err = await proc.communicate()
+    raise AssertionError(f"server did not start: {err.decode()[-2000:]}")
 
 
 async def _progress(client: httpx.AsyncClient, import_id: str) -> dict[str, Any]:
@@ -89,9 +89,7 @@ async def test_kill_halfway_and_resume_imports_each_row_once(tmp_path: Path) -> 
                 await asyncio.sleep(0.02)
     finally:
         proc.send_signal(signal.SIGKILL)
-        assert proc.wait(10) == -signal.SIGKILL
-        assert proc.stderr is not None
-        proc.stderr.close()
+        assert await proc.wait() == -signal.SIGKILL
 
     proc = await _start(config, port)
     try:
@@ -109,9 +107,8 @@ async def test_kill_halfway_and_resume_imports_each_row_once(tmp_path: Path) -> 
             assert [item["id"] for item in listed] == [import_id]
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0
-        assert proc.stderr is not None
-        proc.stderr.close()
+        _, err = await proc.communicate()
+        assert proc.returncode == 0, err.decode()[-2000:]
 
     async with open_services(load_settings(config, environ={})) as services:
         assert await services.store.count(PROFILES) == 9_997
