@@ -327,27 +327,49 @@ def convert(value: Any, kind: Conversion) -> Any:
             return _to_list(value)
 
 
-def _lookup(row: Mapping[str, Any], source: str) -> Any:
-    if source in row:
-        return row[source]
-    return dotpath.get(dict(row), source) if "." in source else dotpath.MISSING
+class CompiledMap(msgspec.Struct, frozen=True):
+    """A mapping entry with its target path split once (``map_row`` runs it for every row)."""
+
+    source: str
+    nested_source: bool
+    target: tuple[str, ...]
+    type: Conversion
 
 
-def map_row(row: Mapping[str, Any], mapping: list[FieldMap]) -> dict[str, Any]:
+def compile_mapping(mapping: list[FieldMap]) -> list[CompiledMap]:
+    """The entries ready for ``map_row``; raises ValueError for a target that is not a dot path."""
+    return [CompiledMap(e.source, "." in e.source, tuple(dotpath.split(e.target)), e.type) for e in mapping]
+
+
+def _lookup(row: Mapping[str, Any], entry: CompiledMap) -> Any:
+    if entry.source in row:
+        return row[entry.source]
+    return dotpath.get(row, entry.source) if entry.nested_source else dotpath.MISSING
+
+
+def _put(out: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        nxt = out.get(key)
+        if not isinstance(nxt, dict):
+            if nxt is not None:
+                raise RowProblem(f"{'.'.join(path)}: {key!r} is already set to a value, not an object")
+            nxt = out[key] = {}
+        out = nxt
+    out[path[-1]] = value
+
+
+def map_row(row: Mapping[str, Any], mapping: list[CompiledMap]) -> dict[str, Any]:
     """The target document's fields as a nested dict; missing, null and empty-string values set nothing."""
     out: dict[str, Any] = {}
     for entry in mapping:
-        value = _lookup(row, entry.source)
+        value = _lookup(row, entry)
         if value is dotpath.MISSING or value is None or value == "":
             continue
         try:
             converted = convert(value, entry.type)
         except (ValueError, TypeError, OverflowError, msgspec.DecodeError) as exc:
             raise RowProblem(f"{entry.source}: cannot convert to {entry.type}: {exc}") from exc
-        try:
-            dotpath.set(out, entry.target, converted)
-        except TypeError as exc:
-            raise RowProblem(f"{entry.target}: {exc}") from exc
+        _put(out, entry.target, converted)
     return out
 
 

@@ -11,6 +11,7 @@ a crash writes the same documents under the same ids and counts nothing twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,7 @@ from tracardi.domain.imports import (
     build_event,
     build_profile,
     check_spec,
+    compile_mapping,
     import_doc_id,
     map_row,
     row_error_id,
@@ -56,9 +58,13 @@ from tracardi.storage import (
     StorageError,
     UnreadableSource,
     VersionConflict,
+    WriteOp,
+    WriteResult,
 )
 
 log = get_logger("imports")
+_Built = tuple[list[tuple[Row, Any]], list[RowError]]
+"""The documents of a batch's good rows (with their rows), and its bad rows."""
 Report = Callable[[ImportRecord], Awaitable[None]]
 
 
@@ -86,12 +92,6 @@ class SliceOutcome:
     slice ``next``."""
 
     next: int | None = None
-
-
-@dataclass(slots=True)
-class _Written:
-    imported: int
-    errors: list[RowError]
 
 
 class ImportService:
@@ -206,22 +206,27 @@ class ImportService:
     async def _batches(
         self, spec: ImportSpec, record: ImportRecord, version: int, budget: float | None, report: Report | None
     ) -> SliceOutcome:
-        started = time.monotonic()
-        rows = 0
+        """Batches until the source ends or the budget is spent; each batch is read and built while the one
+        before it is being written (the write of batch N+1 starts once batch N's checkpoint is stored)."""
+        pace = _Pace(spec.rows_per_second, budget, record.read)
         reader = self._open(spec.source)
+        pending: asyncio.Task[int] | None = None
         try:
             async for batch in reader.batches(record.checkpoint, spec.batch_size):
-                version = await self._batch(spec, record, version, batch)
-                rows += len(batch.rows)
-                if report is not None:
-                    await report(record)
-                if spec.rows_per_second > 0:
-                    await asyncio.sleep(max(0.0, rows / spec.rows_per_second - (time.monotonic() - started)))
-                if budget is not None and time.monotonic() - started >= budget:
-                    record.slice += 1
-                    await self._store.put(IMPORTS, record.id, record, if_version=version)
-                    return SliceOutcome(record.slice)
+                built = self._build(spec, record.id, batch.rows)
+                if pending is not None:
+                    version, pending = await pending, None
+                    if await pace.after_batch(record, report):
+                        return await self._next_slice(record, version)
+                pending = asyncio.create_task(self._commit(spec, record, version, batch, built))
+            if pending is not None:
+                version, pending = await pending, None
+                await pace.after_batch(record, report)
         finally:
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pending
             await reader.close()
         record.status, record.ended, record.updated = "done", self._clock(), self._clock()
         await self._store.put(IMPORTS, record.id, record, if_version=version)
@@ -230,23 +235,55 @@ class ImportService:
         log.info("import_done", import_id=record.id, imported=record.imported, failed=record.failed)
         return SliceOutcome()
 
-    async def _batch(self, spec: ImportSpec, record: ImportRecord, version: int, batch: RowBatch) -> int:
-        """Import one batch and move the checkpoint past it; the record's new version."""
-        written = await self._write(spec, record.id, batch.rows)
-        kept = max(0, self._options.max_errors - record.failed)
-        if written.errors and kept:
-            await self._store.bulk([Put(IMPORT_ERRORS, e.id, e) for e in written.errors[:kept]])
-        record.read += len(batch.rows)
-        record.imported += written.imported
-        record.failed += len(written.errors)
-        record.checkpoint = batch.checkpoint
-        record.updated = self._clock()
-        return await self._store.put(IMPORTS, record.id, record, if_version=version)
+    async def _next_slice(self, record: ImportRecord, version: int) -> SliceOutcome:
+        record.slice += 1
+        await self._store.put(IMPORTS, record.id, record, if_version=version)
+        return SliceOutcome(record.slice)
 
-    async def _write(self, spec: ImportSpec, import_id: str, rows: list[Row]) -> _Written:
+    async def _commit(
+        self, spec: ImportSpec, record: ImportRecord, version: int, batch: RowBatch, built: _Built
+    ) -> int:
+        """Write one built batch and move the checkpoint past it; the record's new version.
+
+        Rows written directly go in one bulk write with their bad rows and the checkpoint (one commit on the
+        embedded store); a row the store refuses is then reported and the counts corrected.
+        """
+        docs, errors = built
+        ops: list[WriteOp] = []
+        if spec.track:
+            imported = await self._track(record.id, docs, errors)
+        else:
+            index: Any = PROFILES if spec.target == "profiles" else EVENTS
+            ops = [Put(index, doc.id, doc) for _, doc in docs]
+            imported = len(docs)
+        record.read += len(batch.rows)
+        record.checkpoint = batch.checkpoint
+        results = await self._store.bulk([*ops, *self._account(record, imported, errors, version)])
+        version = _version(results[-1])
+        refused = [
+            _row_error(record.id, row, f"not stored: {result.error}")
+            for (row, _), result in zip(docs, results, strict=False)
+            if result.error is not None and not spec.track
+        ]
+        if refused:
+            results = await self._store.bulk(self._account(record, -len(refused), refused, version))
+            version = _version(results[-1])
+        return version
+
+    def _account(self, record: ImportRecord, imported: int, errors: list[RowError], version: int) -> list[WriteOp]:
+        """Count the rows on the record; the writes of the bad rows still kept and of the record (last)."""
+        errors.sort(key=lambda e: e.line)
+        kept = errors[: max(0, self._options.max_errors - record.failed)]
+        record.imported += imported
+        record.failed += len(errors)
+        record.updated = self._clock()
+        return [*(Put(IMPORT_ERRORS, e.id, e) for e in kept), Put(IMPORTS, record.id, record, if_version=version)]
+
+    def _build(self, spec: ImportSpec, import_id: str, rows: list[Row]) -> _Built:
+        """The documents of the good rows, and the bad rows."""
         errors: list[RowError] = []
         docs: list[tuple[Row, Any]] = []
-        mapping = spec.mappings()
+        mapping = compile_mapping(spec.mappings())
         now = self._clock()
         for row in rows:
             if row.data is None:
@@ -254,30 +291,14 @@ class ImportService:
                 continue
             try:
                 fields = map_row(row.data, mapping)
-                default_id = import_doc_id(import_id, row.line)
+                default_id = "" if "id" in fields else import_doc_id(import_id, row.line)
                 if spec.target == "profiles":
                     docs.append((row, build_profile(fields, default_id=default_id, now=now)))
                 else:
                     docs.append((row, build_event(fields, default_id=default_id, source_id=spec.source_id, now=now)))
             except RowProblem as exc:
                 errors.append(_row_error(import_id, row, str(exc)))
-        if spec.track:
-            imported = await self._track(import_id, docs, errors)
-        else:
-            imported = await self._bulk(import_id, spec, docs, errors)
-        errors.sort(key=lambda e: e.line)
-        return _Written(imported, errors)
-
-    async def _bulk(self, import_id: str, spec: ImportSpec, docs: list[tuple[Row, Any]], errors: list[RowError]) -> int:
-        index: Any = PROFILES if spec.target == "profiles" else EVENTS
-        results = await self._store.bulk([Put(index, doc.id, doc) for _, doc in docs])
-        imported = 0
-        for (row, _), result in zip(docs, results, strict=True):
-            if result.error is None:
-                imported += 1
-            else:
-                errors.append(_row_error(import_id, row, f"not stored: {result.error}"))
-        return imported
+        return docs, errors
 
     async def _track(self, import_id: str, docs: list[tuple[Row, Event]], errors: list[RowError]) -> int:
         """Track each event not stored yet (a batch re-done after a crash skips what the tracker already stored)."""
@@ -296,6 +317,32 @@ class ImportService:
 
         results = await asyncio.gather(*(one(row, event) for row, event in pending))
         return len(stored) + sum(results)
+
+
+class _Pace:
+    """After each batch: report, hold the pace of ``rows_per_second``, and tell when the slice's budget is spent."""
+
+    def __init__(self, rows_per_second: float, budget: float | None, read: int) -> None:
+        self._rate = rows_per_second
+        self._budget = budget
+        self._read = read
+        self._started = time.monotonic()
+
+    async def after_batch(self, record: ImportRecord, report: Report | None) -> bool:
+        if report is not None:
+            await report(record)
+        elapsed = time.monotonic() - self._started
+        if self._rate > 0:
+            await asyncio.sleep(max(0.0, (record.read - self._read) / self._rate - elapsed))
+        return self._budget is not None and time.monotonic() - self._started >= self._budget
+
+
+def _version(result: WriteResult) -> int:
+    """The record's new version from its write's result (a conflict: another worker moved the import on)."""
+    if result.error is not None:
+        raise result.error
+    assert result.version is not None
+    return result.version
 
 
 def _row_error(import_id: str, row: Row, error: str) -> RowError:
