@@ -67,7 +67,7 @@ def write_csv(path: Path, rows: int) -> None:
 
 
 def settings_for(folder: Path) -> Any:
-    return load_settings(environ={}, storage={"path": str(folder)}, log={"level": "error"})
+    return load_settings(environ={}, storage={"path": str(folder)}, log={"level": "error"}, admin={"token": "bench"})
 
 
 async def run_import(folder: Path, csv: Path, batch: int) -> tuple[float, int, int]:

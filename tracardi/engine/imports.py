@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -74,11 +74,11 @@ class ImportsOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     folder: str = ""
     """Folder the admin API may import files from (paths are relative to it; nothing outside it is read);
     empty: ``<storage.path>/imports``. The command line reads any file the operator names."""
-    max_line_bytes: int = 1_048_576
+    max_line_bytes: Annotated[int, msgspec.Meta(ge=64)] = 1_048_576
     """A longer line of a file is one bad row (and is never held in memory whole)."""
-    max_errors: int = 10_000
+    max_errors: Annotated[int, msgspec.Meta(ge=0)] = 10_000
     """Bad rows kept with their line and reason per import; more are only counted."""
-    track_concurrency: int = 8
+    track_concurrency: Annotated[int, msgspec.Meta(ge=1)] = 8
     """Rows of one batch tracked at once when an import runs through the tracker."""
 
 
