@@ -201,3 +201,20 @@ async def test_bad_specs_name_their_field(services: Services, spec: dict, field:
     with pytest.raises(InvalidInput) as caught:
         await services.imports.start(msgspec.convert(spec, ImportSpec))
     assert caught.value.errors[0].loc[-1] == field
+
+
+async def test_a_vanished_file_fails_the_import_and_a_replay_resumes_it(services: Services, folder: Path) -> None:
+    write_csv(folder / "gone.csv", rows=100, bad=())
+    spec = ImportSpec(source=CsvSource(path="gone.csv"), target="profiles", mapping=PROFILE_MAP)
+    record = await services.imports.start(spec)
+    (folder / "gone.csv").rename(folder / "kept.csv")
+    await burst(services)
+    failed = await services.imports.record(record.id)
+    assert (failed.status, failed.read) == ("failed", 0) and "no file `gone.csv`" in failed.error
+    (dead,) = await services.queue.dead_letters(IMPORT)
+    assert dead.error.startswith("aborted: no file")
+    (folder / "kept.csv").rename(folder / "gone.csv")
+    assert await services.queue.replay(IMPORT, dead.id)
+    await burst(services)
+    done = await services.imports.record(record.id)
+    assert (done.status, done.imported, done.error) == ("done", 100, "")

@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 from opensearchpy import AsyncOpenSearch
 
+from tests.conftest import SettingsFactory
 from tests.imports.conftest import burst
 from tracardi.domain.errors import InvalidInput
 from tracardi.domain.imports import ImportSpec, IndexSource
 from tracardi.domain.messages import ImportData
-from tracardi.services import Services
+from tracardi.services import Services, open_services
 from tracardi.storage import EVENTS, PROFILES
 
 OLD_PROFILES = "tracardi-profile-2023-q1"
@@ -95,8 +96,8 @@ async def test_old_tracardi_profiles_and_events(services: Services, old_cluster:
 
 
 async def test_an_index_import_resumes_after_its_checkpoint(services: Services, old_cluster: str) -> None:
-    spec = ImportSpec(source=IndexSource(url=old_cluster, index=OLD_PROFILES), target="profiles", batch_size=4)
-    spec = ImportSpec(source=spec.source, target="profiles", preset="tracardi-profile", batch_size=4)
+    source = IndexSource(url=old_cluster, index=OLD_PROFILES)
+    spec = ImportSpec(source=source, target="profiles", preset="tracardi-profile", batch_size=4)
     record = await services.imports.start(spec, enqueue=False)
     first = await services.imports.run_slice(ImportData(import_id=record.id, spec=spec), budget=0)
     assert first.next == 1
@@ -116,3 +117,27 @@ async def test_a_missing_index_or_cluster_is_refused_at_start(services: Services
         with pytest.raises(InvalidInput) as caught:
             await services.imports.start(spec)
         assert caught.value.errors[0].loc == ["body", "source", "url"]
+
+
+async def test_into_an_opensearch_installation_with_redis_queues(
+    make_settings: SettingsFactory, osmem_url: str, redis_url: str, redis_prefix: str, old_cluster: str
+) -> None:
+    """The scale-out shape: the import's record, bad rows and documents on OpenSearch, its jobs on Redis."""
+    settings = make_settings(
+        storage={"backend": "opensearch"},
+        opensearch={"hosts": osmem_url, "prefix": "app"},
+        redis={"url": redis_url, "prefix": redis_prefix},
+    )
+    async with open_services(settings) as services:
+        spec = ImportSpec(
+            source=IndexSource(url=old_cluster, index=OLD_PROFILES), target="profiles", preset="tracardi-profile"
+        )
+        record = await services.imports.start(spec)
+        await burst(services)
+        done = await services.imports.record(record.id)
+        assert (done.status, done.imported, done.failed) == ("done", 26, 1)
+        (error,) = (await services.imports.errors(record.id, limit=5, after=None)).items
+        assert error.doc.line == 1  # "bad" sorts first by _id
+        assert (await services.imports.list_imports(limit=5, after=None)).items[0].doc.id == record.id
+        stored = await services.store.get(PROFILES, "p3")
+        assert stored is not None and stored.doc.data.contact.email.main == "a3@x.io"

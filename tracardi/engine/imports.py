@@ -27,6 +27,7 @@ from tracardi.domain.event import Event
 from tracardi.domain.imports import (
     ImportRecord,
     ImportSpec,
+    IndexSource,
     RowError,
     RowProblem,
     build_event,
@@ -148,7 +149,7 @@ class ImportService:
         try:
             return await reader.size()
         except StorageError as exc:  # unreadable, or unreachable: either way the import cannot start now
-            field = "url" if spec.source.__struct_config__.tag == "index" else "path"
+            field = "url" if isinstance(spec.source, IndexSource) else "path"
             detail = f"Cannot read the source: {exc}"
             raise InvalidInput(detail, [FieldError(["body", "source", field], str(exc))]) from exc
         finally:
@@ -189,12 +190,13 @@ class ImportService:
         if found is None:
             raise ImportFailed(f"no import record `{message.import_id[:200]}`")
         record, version = found.doc, found.version
-        if record.status in ("done", "failed") or record.slice < message.slice:
+        if record.status == "done" or record.slice < message.slice:
             return SliceOutcome()  # over, or a job of a future slice (cannot happen unless replayed by hand)
         if record.slice > message.slice:
             return SliceOutcome(record.slice)  # this slice ended but its successor may not be queued
-        if record.status == "queued":
-            record.status, record.started = "running", self._clock()
+        if record.status != "running":  # queued, or failed and its dead-lettered job replayed: (re)start
+            record.status, record.error = "running", ""
+            record.started = record.started or self._clock()
             version = await self._store.put(IMPORTS, record.id, record, if_version=version)
         try:
             return await self._batches(message.spec, record, version, budget, report)
