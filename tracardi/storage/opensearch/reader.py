@@ -25,7 +25,7 @@ _REFUSED = frozenset({400, 401, 403, 404})
 class IndexRows:
     """Documents of ``source.index`` on ``source.url`` matching ``source.query``."""
 
-    def __init__(self, source: IndexSource, *, timeout: float = 30.0) -> None:
+    def __init__(self, source: IndexSource, *, timeout: float = 10.0) -> None:
         self._source = source
         options = OpenSearchOptions(
             hosts=source.url,
@@ -38,9 +38,9 @@ class IndexRows:
         self._client = make_client(options)
         self._query: dict[str, Any] = source.query or {"match_all": {}}
 
-    async def _call(self, what: str, request: Any) -> Any:
+    async def _call(self, what: str, request: Any, *, retries: int = 3) -> Any:
         try:
-            return await call(request, retries=3, backoff=0.2)
+            return await call(request, retries=retries, backoff=0.2)
         except StorageError as exc:
             cause = exc.__cause__
             if isinstance(cause, TransportError) and cause.status_code in _REFUSED:
@@ -49,7 +49,8 @@ class IndexRows:
 
     async def size(self) -> int:
         index, body = self._source.index, {"query": self._query}
-        answer = await self._call("count", lambda: self._client.count(index=index, body=body))
+        # asked once when an import starts (an admin waits for the answer): no retries
+        answer = await self._call("count", lambda: self._client.count(index=index, body=body), retries=0)
         return int(answer["count"])
 
     async def batches(self, start: Checkpoint, size: int) -> AsyncIterator[RowBatch]:
