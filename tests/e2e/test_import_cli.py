@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.imports.conftest import write_csv
+from tracardi.import_cli import import_main
 from tracardi.services import open_services
 from tracardi.settings import load_settings
 from tracardi.storage import EVENTS, PROFILES
@@ -71,11 +72,19 @@ async def test_csv_with_a_mapping_file_prints_progress_and_bad_rows(tmp_path: Pa
         (["--file", "x.csv", "--target", "sessions"], "invalid choice: 'sessions'"),
     ],
 )
-async def test_bad_arguments_exit_2_with_a_clear_message(tmp_path: Path, args: list[str], message: str) -> None:
+def test_bad_arguments_exit_2_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    """In this process (the command's parsing and checks; the tests above run it as a real process)."""
+    monkeypatch.setenv("TRACARDI_STORAGE_PATH", str(tmp_path / "data"))
     (tmp_path / "x.csv").write_text("a\n1\n")
-    done = await _cli(tmp_path, *(a.replace("x.csv", str(tmp_path / "x.csv")) for a in args))
-    assert done.returncode == 2, done.stderr
-    assert message in done.stderr and "Traceback" not in done.stderr
+    try:
+        code = import_main(["import-data", *(a.replace("x.csv", str(tmp_path / "x.csv")) for a in args)])
+    except SystemExit as exited:  # argparse's own errors
+        code = exited.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err and "Traceback" not in err
 
 
 async def test_killed_and_resumed_with_the_same_id_imports_no_row_twice(tmp_path: Path) -> None:
