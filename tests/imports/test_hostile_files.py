@@ -80,3 +80,16 @@ async def test_typed_fields_refuse_wrong_types_per_row(services: Services, folde
     assert done.imported == 1 and "stats.visits" in errors[1]
     stored = await services.store.get(PROFILES, "t2")
     assert stored is not None and stored.doc.stats.visits == 3
+
+
+async def test_a_cell_of_deep_json_is_one_bad_row(services: Services, folder: Path) -> None:
+    (folder / "cells.csv").write_text("id,j\nd1," + "[" * 5000 + "\nd2,[1]\n")
+    mapping = [FieldMap(source="id", target="id"), FieldMap(source="j", target="traits.j", type="json")]
+    record = await services.imports.start(
+        ImportSpec(source=CsvSource(path="cells.csv"), target="profiles", mapping=mapping)
+    )
+    await burst(services)
+    done = await services.imports.record(record.id)
+    assert (done.imported, done.failed) == (1, 1)
+    (error,) = (await services.imports.errors(record.id, limit=5, after=None)).items
+    assert error.doc.line == 2 and error.doc.error.startswith("j: cannot convert to json")

@@ -90,7 +90,7 @@ class ImportSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     preset: str = ""
     """A named mapping applied before ``mapping`` (see ``PRESETS``), e.g. ``tracardi-profile``."""
     batch_size: int = 500
-    """Rows per batch: each batch is written at once and then checkpointed."""
+    """Rows per batch: each batch is written in one bulk write with its checkpoint."""
     source_id: str = "import"
     """Events: the event source recorded on each event (and, with ``track``, the source the tracker checks)."""
     track: bool = False
@@ -367,7 +367,7 @@ def map_row(row: Mapping[str, Any], mapping: list[CompiledMap]) -> dict[str, Any
             continue
         try:
             converted = convert(value, entry.type)
-        except (ValueError, TypeError, OverflowError, msgspec.DecodeError) as exc:
+        except (ValueError, TypeError, OverflowError, RecursionError, msgspec.DecodeError) as exc:
             raise RowProblem(f"{entry.source}: cannot convert to {entry.type}: {exc}") from exc
         _put(out, entry.target, converted)
     return out
@@ -378,6 +378,8 @@ def _build(fields: dict[str, Any], kind: type[Any]) -> Any:
         return msgspec.convert(fields, kind, strict=False)
     except msgspec.ValidationError as exc:
         raise RowProblem(str(exc).replace("$.", "")) from exc
+    except RecursionError as exc:
+        raise RowProblem("nested too deeply") from exc
 
 
 def build_profile(fields: dict[str, Any], *, default_id: str, now: datetime) -> Profile:
