@@ -26,16 +26,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tracardi import log
-from tracardi.domain.imports import (
-    CsvSource,
-    FieldMap,
-    ImportSpec,
-    RowProblem,
-    build_profile,
-    compile_mapping,
-    import_doc_id,
-    map_row,
-)
+from tracardi.domain.import_rows import RowProblem, build_profile, compile_mapping, map_row
+from tracardi.domain.imports import CsvSource, FieldMap, ImportSpec, import_doc_id
 from tracardi.domain.messages import ImportData
 from tracardi.services import open_services
 from tracardi.settings import load_settings

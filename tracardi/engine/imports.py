@@ -24,20 +24,22 @@ import msgspec
 from tracardi.domain.errors import Conflict, DomainError, EventRejected, FieldError, InvalidInput, NotFoundError
 from tracardi.domain.errors import SourceRejected as SourceRejectedError
 from tracardi.domain.event import Event
+from tracardi.domain.import_rows import (
+    RowProblem,
+    build_event,
+    build_profile,
+    compile_mapping,
+    map_row,
+    tracker_payload,
+)
 from tracardi.domain.imports import (
     ImportRecord,
     ImportSpec,
     IndexSource,
     RowError,
-    RowProblem,
-    build_event,
-    build_profile,
     check_spec,
-    compile_mapping,
     import_doc_id,
-    map_row,
     row_error_id,
-    tracker_payload,
 )
 from tracardi.domain.messages import IMPORT, ImportData
 from tracardi.domain.query import Eq, Sort
