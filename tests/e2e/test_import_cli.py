@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.imports.conftest import write_csv
+from tracardi import log as logging_setup
 from tracardi.import_cli import import_main
 from tracardi.services import open_services
 from tracardi.settings import load_settings
@@ -77,6 +78,8 @@ def test_bad_arguments_exit_2_with_a_clear_message(
 ) -> None:
     """In this process (the command's parsing and checks; the tests above run it as a real process)."""
     monkeypatch.setenv("TRACARDI_STORAGE_PATH", str(tmp_path / "data"))
+    # the command points the log at its stderr, here capsys's, which closes after the test: keep the session's log
+    monkeypatch.setattr(logging_setup, "configure", lambda *args, **kwargs: None)
     (tmp_path / "x.csv").write_text("a\n1\n")
     try:
         code = import_main(["import-data", *(a.replace("x.csv", str(tmp_path / "x.csv")) for a in args)])
