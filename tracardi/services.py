@@ -15,6 +15,7 @@ from pathlib import Path
 import msgspec
 
 from tracardi.api import ApiServices
+from tracardi.bridges import BridgeDeps
 from tracardi.domain.source import EventSource
 from tracardi.engine import (
     Background,
@@ -80,6 +81,10 @@ class Services:
     def workers(self) -> WorkerDeps:
         """What the workers role uses."""
         return WorkerDeps(queue=self.queue, store=self.store, metrics=self.metrics, tasks=self.tasks)
+
+    def bridges(self) -> BridgeDeps:
+        """What the bridges role uses."""
+        return BridgeDeps(tracker=self.tracker, sources=self.sources, store=self.store, metrics=self.metrics)
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency's state: ``ok`` or what is wrong."""

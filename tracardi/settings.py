@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from tracardi.api import ApiOptions
+from tracardi.bridges import BridgesOptions
 from tracardi.engine import JobsOptions, TrackerOptions
 from tracardi.secret import Secret
 from tracardi.storage.opensearch import OpenSearchOptions
@@ -90,6 +91,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     runtime: RuntimeOptions = msgspec.field(default_factory=RuntimeOptions)
     workers: WorkersOptions = msgspec.field(default_factory=WorkersOptions)
     jobs: JobsOptions = msgspec.field(default_factory=JobsOptions)
+    bridges: BridgesOptions = msgspec.field(default_factory=BridgesOptions)
     config_dir: str = ""
     """Folder of the config file that was loaded (set by the loader)."""
 
