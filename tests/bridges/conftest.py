@@ -30,6 +30,7 @@ async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     if reason:
         pytest.skip(reason)
     h = cls()
+    await h.prepare()
     try:
         yield h
     finally:
@@ -57,12 +58,28 @@ async def tracked(services: Services, event_type: str = EVENT_TYPE) -> int:
     return await services.store.count(EVENTS, Eq(field="type", value=event_type))
 
 
+def connected(services: Services, kind: str, source_id: str = SOURCE) -> bool:
+    sample = services.metrics.registry.get_sample_value(
+        "tracardi_bridge_connected", {"source": source_id, "kind": kind}
+    )
+    return sample == 1.0
+
+
 class Running:
     """The bridges role over the test's services, stopped gracefully or aborted like a crash."""
 
     def __init__(self, services: Services, options: BridgesOptions = FAST) -> None:
         self.stop = asyncio.Event()
+        self.services = services
         self.task = asyncio.create_task(run_bridges(services.bridges(), options, self.stop))
+
+    async def connected(self, kind: str) -> None:
+        """Wait until the bridge is connected (an MQTT subscription only gets what is published after it)."""
+
+        async def check() -> bool:
+            return connected(self.services, kind)
+
+        await wait_until(check)
 
     async def graceful(self) -> None:
         self.stop.set()

@@ -6,6 +6,7 @@ Every harness works on names unique to its test, so parallel runs on the shared 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import os
@@ -51,6 +52,9 @@ class Harness:
 
     def config(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    async def prepare(self) -> None:
+        """Set up what must exist before the bridge starts (e.g. a dead-letter subscriber)."""
 
     async def publish(self, bodies: list[bytes]) -> None:
         raise NotImplementedError
@@ -123,7 +127,97 @@ class RedisStreamHarness(RedisListHarness):
         return [(fields[b"reason"].decode(), fields[b"body"]) for _, fields in entries]
 
 
-HARNESSES: list[type[Harness]] = [RedisListHarness, RedisStreamHarness]
+class RabbitMqHarness(Harness):
+    kind = "rabbitmq"
+    extra = "aio_pika"
+    address = ("127.0.0.1", 5672)
+    url = "amqp://guest:guest@127.0.0.1:5672/"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._conn: Any = None
+        self._dead: list[DeadLetter] = []
+
+    async def _channel(self) -> Any:
+        import aio_pika
+
+        if self._conn is None:
+            self._conn = await aio_pika.connect(self.url)
+            self.channel = await self._conn.channel(publisher_confirms=False)
+        return self.channel
+
+    def config(self) -> dict[str, Any]:
+        return {"url": self.url, "queue": self.name}
+
+    async def publish(self, bodies: list[bytes]) -> None:
+        import aio_pika
+
+        channel = await self._channel()
+        await channel.declare_queue(self.name, durable=True)
+        for body in bodies:
+            await channel.default_exchange.publish(aio_pika.Message(body), routing_key=self.name)
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        channel = await self._channel()
+        queue = await channel.declare_queue(f"{self.name}.dead", durable=True)
+        while (message := await queue.get(no_ack=True, fail=False)) is not None:
+            self._dead.append((message.headers["x-tracardi-reason"], message.body))
+        return list(self._dead)
+
+    async def close(self) -> None:
+        if self._conn is None:
+            await self._channel()
+        for name in (self.name, f"{self.name}.dead"):
+            await self.channel.queue_delete(name)
+        await self._conn.close()
+
+
+class MqttHarness(Harness):
+    kind = "mqtt"
+    extra = "aiomqtt"
+    address = ("127.0.0.1", 1883)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.topic = f"tracardi-test/{self.name}"
+        self._stack = contextlib.AsyncExitStack()
+        self._dead: list[DeadLetter] = []
+        self._reader: asyncio.Task[None] | None = None
+
+    def config(self) -> dict[str, Any]:
+        return {"topic": self.topic, "client_id": self.name, "dead_letter_topic": f"{self.topic}/dead"}
+
+    async def prepare(self) -> None:
+        import aiomqtt
+
+        self.client = await self._stack.enter_async_context(aiomqtt.Client("127.0.0.1", 1883))
+        await self.client.subscribe(f"{self.topic}/dead", qos=1)
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        async for message in self.client.messages:
+            assert isinstance(message.payload, bytes)
+            self._dead.append(unwrap(message.payload))
+
+    async def publish(self, bodies: list[bytes]) -> None:
+        for i in range(0, len(bodies), 20):
+            await asyncio.gather(*(self.client.publish(self.topic, b, qos=1) for b in bodies[i : i + 20]))
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        return list(self._dead)
+
+    async def close(self) -> None:
+        import aiomqtt
+
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        await self._stack.aclose()
+        async with aiomqtt.Client("127.0.0.1", 1883, identifier=self.name, clean_session=True):
+            pass  # a clean session under the bridge's id drops the persistent one
+
+
+HARNESSES: list[type[Harness]] = [RedisListHarness, RedisStreamHarness, RabbitMqHarness, MqttHarness]
 
 
 @contextlib.asynccontextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import msgspec
 
 from tests.bridges.conftest import EVENT_TYPE, Running, add_source, tracked, wait_until
@@ -26,14 +28,16 @@ async def numbers_tracked(services: Services) -> list[int]:
 
 async def test_every_message_is_tracked_once_across_a_crash_and_restart(harness: Harness, services: Services) -> None:
     await add_source(services, harness.kind, {**harness.config(), "concurrency": 16, "prefetch": 64})
-    await harness.publish([body(n) for n in range(N)])
-
     first = Running(services)
+    await first.connected(harness.kind)
+    publishing = asyncio.create_task(harness.publish([body(n) for n in range(N)]))
     await wait_until(lambda: _at_least(services, N // 3))
     await first.crash()  # messages in flight were neither finished nor acknowledged
     assert await tracked(services) < N
+    await publishing
 
     second = Running(services)
+    await second.connected(harness.kind)
     await wait_until(lambda: _at_least(services, N))
     await second.graceful()
 
@@ -49,8 +53,9 @@ async def _at_least(services: Services, n: int) -> bool:
 
 async def test_a_malformed_message_is_dead_lettered_and_the_next_goes_on(harness: Harness, services: Services) -> None:
     await add_source(services, harness.kind, {**harness.config(), "concurrency": 1})
-    await harness.publish([body(1), b"{not json", body(2)])
     running = Running(services)
+    await running.connected(harness.kind)
+    await harness.publish([body(1), b"{not json", body(2)])
     await wait_until(lambda: _at_least(services, 2))
     await wait_until(lambda: _dead(harness, 1))
     await running.graceful()
@@ -90,8 +95,9 @@ async def test_broken_oversized_and_hostile_messages_are_dead_lettered_with_the_
     harness: Harness, services: Services
 ) -> None:
     await add_source(services, harness.kind, {**harness.config(), "concurrency": 4, "max_bytes": 1500})
-    await harness.publish([bad for bad, _ in HOSTILE] + [body(7)])
     running = Running(services)
+    await running.connected(harness.kind)
+    await harness.publish([bad for bad, _ in HOSTILE] + [body(7)])
     await wait_until(lambda: _dead(harness, len(HOSTILE)))
     await wait_until(lambda: _at_least(services, 1))
     await running.graceful()
