@@ -217,7 +217,106 @@ class MqttHarness(Harness):
             pass  # a clean session under the bridge's id drops the persistent one
 
 
-HARNESSES: list[type[Harness]] = [RedisListHarness, RedisStreamHarness, RabbitMqHarness, MqttHarness]
+class NatsHarness(Harness):
+    kind = "nats"
+    extra = "nats"
+    address = ("127.0.0.1", 4222)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stream = self.name.replace("-", "_").upper()
+        self.subject = f"tracardi-test.{self.name}"
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "stream": self.stream,
+            "subject": self.subject,
+            "dead_letter_subject": f"{self.subject}-dead",
+            "dead_letter_stream": f"{self.stream}_DEAD",
+        }
+
+    async def prepare(self) -> None:
+        import nats
+
+        self.nc = await nats.connect("nats://127.0.0.1:4222")
+        self.js = self.nc.jetstream()
+        await self.js.add_stream(name=self.stream, subjects=[self.subject])
+
+    async def publish(self, bodies: list[bytes]) -> None:
+        for i in range(0, len(bodies), 50):
+            await asyncio.gather(*(self.js.publish(self.subject, b) for b in bodies[i : i + 50]))
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        from nats.js.errors import NotFoundError
+
+        out = []
+        try:
+            info = await self.js.stream_info(f"{self.stream}_DEAD")
+        except NotFoundError:
+            return []
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            if info.state.messages == 0:
+                break
+            msg = await self.js.get_msg(f"{self.stream}_DEAD", seq)
+            out.append(((msg.headers or {})["Tracardi-Reason"], msg.data or b""))
+        return out
+
+    async def close(self) -> None:
+        from nats.js.errors import NotFoundError
+
+        for stream in (self.stream, f"{self.stream}_DEAD"):
+            with contextlib.suppress(NotFoundError):
+                await self.js.delete_stream(stream)
+        await self.nc.close()
+
+
+KAFKA = os.environ.get("TRACARDI_TEST_KAFKA", "127.0.0.1:9092")  # host:port of a Kafka broker, when there is one
+
+
+class KafkaHarness(Harness):
+    kind = "kafka"
+    extra = "aiokafka"
+    address = (KAFKA.rsplit(":", 1)[0], int(KAFKA.rsplit(":", 1)[1]))
+
+    def config(self) -> dict[str, Any]:
+        return {"topic": self.name, "bootstrap_servers": KAFKA}
+
+    async def publish(self, bodies: list[bytes]) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(bootstrap_servers=KAFKA)
+        await producer.start()
+        try:
+            for body in bodies:
+                await producer.send(self.name, body)
+            await producer.flush()
+        finally:
+            await producer.stop()
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        from aiokafka import AIOKafkaConsumer
+
+        consumer = AIOKafkaConsumer(f"{self.name}.dead", bootstrap_servers=KAFKA, auto_offset_reset="earliest")
+        await consumer.start()
+        try:
+            batches = await consumer.getmany(timeout_ms=500)
+        finally:
+            await consumer.stop()
+        return [
+            (dict(r.headers)["x-tracardi-reason"].decode(), r.value or b"")
+            for records in batches.values()
+            for r in records
+        ]
+
+
+HARNESSES: list[type[Harness]] = [
+    RedisListHarness,
+    RedisStreamHarness,
+    RabbitMqHarness,
+    MqttHarness,
+    NatsHarness,
+    KafkaHarness,
+]
 
 
 @contextlib.asynccontextmanager
