@@ -233,6 +233,7 @@ class NatsHarness(Harness):
             "subject": self.subject,
             "dead_letter_subject": f"{self.subject}-dead",
             "dead_letter_stream": f"{self.stream}_DEAD",
+            "ack_wait": 2.0,  # what a crashed bridge took comes back within the test's patience
         }
 
     async def prepare(self) -> None:

@@ -4,7 +4,8 @@ Each fetch takes at most ``prefetch`` messages; a message not acknowledged withi
 bridge died) is delivered again, with ``num_delivered`` > 1, which makes the bridge look whether it is already
 stored. The message id is the stream sequence. Dead letters are published to ``dead_letter_subject`` (kept by
 the stream ``dead_letter_stream``, created when missing) with the reason in the ``Tracardi-Reason`` header, then
-the original is terminated (never delivered again). Lag is the consumer's ``num_pending``.
+the original is terminated (never delivered again). Messages taken but not finished are handed back (NAK) on
+close, so they need not wait for ``ack_wait``. Lag is the consumer's ``num_pending``.
 """
 
 from __future__ import annotations
@@ -54,8 +55,10 @@ class NatsBroker:
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._sub: Any = None
+        self._unfinished: dict[str, Any] = {}  # delivery id -> message, handed back (nak) on close
 
     async def connect(self) -> None:
+        self._unfinished = {}
         self._nc = nc = await nats.connect(self._c.url, allow_reconnect=False, connect_timeout=5)
         self._js = js = nc.jetstream()
         if self._c.declare:
@@ -92,23 +95,20 @@ class NatsBroker:
         out = []
         for m in messages:
             meta = m.metadata
-            out.append(
-                Delivery(
-                    id=f"{self._c.stream}:{meta.sequence.stream}",
-                    body=m.data,
-                    redelivered=meta.num_delivered > 1,
-                    handle=m,
-                )
-            )
+            delivery_id = f"{self._c.stream}:{meta.sequence.stream}"
+            self._unfinished[delivery_id] = m
+            out.append(Delivery(id=delivery_id, body=m.data, redelivered=meta.num_delivered > 1, handle=m))
         return out
 
     async def ack(self, delivery: Delivery) -> None:
         await delivery.handle.ack()
+        self._unfinished.pop(delivery.id, None)
 
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
         headers = {"Tracardi-Reason": reason.replace("\r", " ").replace("\n", " "), "Tracardi-Id": delivery.id}
         await self._alive().publish(self._dead_subject, delivery.body, headers=headers)
         await delivery.handle.term()
+        self._unfinished.pop(delivery.id, None)
 
     async def lag(self) -> int | None:
         info = await self._sub.consumer_info()
@@ -116,6 +116,10 @@ class NatsBroker:
 
     async def close(self) -> None:
         nc, self._nc, self._js, self._sub = self._nc, None, None, None
+        unfinished, self._unfinished = list(self._unfinished.values()), {}
         if nc is not None:
+            with contextlib.suppress(Exception):  # best effort: hand back at once rather than after ack_wait
+                for message in unfinished:
+                    await message.nak()
             with contextlib.suppress(Exception):  # closing a broken connection may raise anything; it is gone
                 await nc.close()

@@ -54,8 +54,11 @@ class RedisStreamConfig(BridgeConfig, frozen=True, kw_only=True, forbid_unknown_
     """Empty: ``<stream>:dead``."""
 
 
-def _client(url: str) -> aioredis.Redis:
-    return aioredis.Redis.from_url(url, socket_connect_timeout=5.0, health_check_interval=30)
+def _client(url: str, source_id: str) -> aioredis.Redis:
+    # the client name shows the bridge in CLIENT LIST
+    return aioredis.Redis.from_url(
+        url, socket_connect_timeout=5.0, health_check_interval=30, client_name=f"tracardi-bridge:{source_id}"
+    )
 
 
 async def _close(client: aioredis.Redis | None) -> None:
@@ -71,6 +74,7 @@ class RedisListBroker:
 
     def __init__(self, config: RedisListConfig, *, source_id: str, host: str) -> None:
         self._c = config
+        self._source_id = source_id
         self._processing = f"{config.key}:processing:{config.consumer or host}"
         self._dead = config.dead_letter_key or f"{config.key}:dead"
         self._redis: aioredis.Redis | None = None
@@ -83,7 +87,7 @@ class RedisListBroker:
         return self._redis
 
     async def connect(self) -> None:
-        self._redis = _client(self._c.url)
+        self._redis = _client(self._c.url, self._source_id)
         # what a previous run took but did not finish, oldest first (BLMOVE pushes on the left)
         taken: list[Any] = await self.redis.lrange(self._processing, 0, -1)
         self._recovered = taken[::-1]
@@ -131,6 +135,7 @@ class RedisStreamBroker:
 
     def __init__(self, config: RedisStreamConfig, *, source_id: str, host: str) -> None:
         self._c = config
+        self._source_id = source_id
         self._consumer = config.consumer or host
         self._dead = config.dead_letter_stream or f"{config.stream}:dead"
         self._field = config.field.encode()
@@ -146,7 +151,7 @@ class RedisStreamBroker:
         return self._redis
 
     async def connect(self) -> None:
-        self._redis = _client(self._c.url)
+        self._redis = _client(self._c.url, self._source_id)
         try:
             await self.redis.xgroup_create(self._c.stream, self._c.group, id=self._c.start, mkstream=True)
         except ResponseError as exc:
