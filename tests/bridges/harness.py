@@ -191,6 +191,7 @@ class MqttHarness(Harness):
         import aiomqtt
 
         self.client = await self._stack.enter_async_context(aiomqtt.Client("127.0.0.1", 1883))
+        self.client.pending_calls_threshold = 100  # we publish 20 at once on purpose
         await self.client.subscribe(f"{self.topic}/dead", qos=1)
         self._reader = asyncio.create_task(self._read())
 

@@ -96,6 +96,8 @@ class Bridge:
         self._options = options or BridgesOptions()
         self._decoder = MessageDecoder(source_id, config)
         self._tasks: set[asyncio.Task[None]] = set()
+        # receive when a quarter of the slots is free, not for every single one: fewer broker round trips
+        self._batch = max(1, config.concurrency // 4)
         self._room = asyncio.Event()
         self._stop = asyncio.Event()
         self._fault: BaseException | None = None
@@ -154,7 +156,7 @@ class Bridge:
             if self._fault is not None:
                 raise self._fault
             free = self._config.concurrency - len(self._tasks)
-            if free <= 0:
+            if free < self._batch:
                 await self._wait_for_room(stop)
                 continue
             for delivery in await self._broker.receive(free, self._options.poll):
