@@ -88,3 +88,31 @@ async def test_a_mapped_foreign_message_is_tracked_with_its_fields(services: Ser
             ({"n": 5}, "s-1")
         ]
         assert await services.store.get(SESSIONS, "s-1") is not None
+
+
+async def test_a_graceful_stop_finishes_what_is_in_flight(services: Services) -> None:
+    async with opened(RedisListHarness) as h:
+        await add_source(services, h.kind, {**h.config(), "concurrency": 16})
+        running = Running(services)
+        await h.publish([body(n) for n in range(200)])
+        await wait_until(lambda: _at_least(services, 20))
+        await running.graceful()
+        # everything taken was tracked and acknowledged: nothing is left half-done in the processing list
+        assert await h.redis.llen(f"{h.name}:processing:test") == 0
+        assert await tracked(services) + await h.redis.llen(h.name) == 200
+
+
+async def test_a_stream_entry_without_the_body_field_is_dead_lettered(services: Services) -> None:
+    async with opened(RedisStreamHarness) as h:
+        await add_source(services, h.kind, h.config())
+        running = Running(services)
+        await h.redis.xadd(h.name, {b"payload": b"{}"})
+        await h.publish([body(1)])
+        await wait_until(lambda: _count(services, 1))
+        await wait_until(lambda: _dead_one(h))
+        await running.graceful()
+        assert await h.dead_letters() == [("entry has no `body` field", b"")]
+
+
+async def _dead_one(h: RedisStreamHarness) -> bool:
+    return len(await h.dead_letters()) == 1

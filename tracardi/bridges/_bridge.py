@@ -215,7 +215,7 @@ class Bridge:
         except DomainError as exc:
             await self._dead_letter(delivery, _reason(exc))
             return
-        except (_Stopped, asyncio.CancelledError):
+        except _Stopped:
             raise
         except Exception as exc:  # noqa: BLE001 - a message is a boundary: log, dead-letter, go on with the next
             log.error("bridge_track_failed", source_id=self.source_id, message_id=delivery.id, error=repr(exc))
