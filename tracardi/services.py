@@ -15,7 +15,7 @@ from pathlib import Path
 import msgspec
 
 from tracardi.api import ApiServices
-from tracardi.bridges import BridgeDeps
+from tracardi.bridges import BridgeDeps, check_source
 from tracardi.domain.source import EventSource
 from tracardi.engine import (
     Background,
@@ -76,6 +76,7 @@ class Services:
             background=self.background,
             tasks=self.tasks,
             options=self.settings.api,
+            check_source=check_source,
         )
 
     def workers(self) -> WorkerDeps:

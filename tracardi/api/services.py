@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from tracardi.domain.payload import TrackerPayload
+from tracardi.domain.source import EventSource
 from tracardi.engine import Background, JobService, QueueService, RecordService, SourceService, TaskService, Tracker
 from tracardi.metrics import Metrics
 
@@ -44,6 +45,8 @@ class ApiServices:
     background: Background
     tasks: TaskService
     options: ApiOptions = field(default_factory=ApiOptions)
+    check_source: Callable[[EventSource], None] = lambda _: None
+    """Raises InvalidInput for a source that cannot work (a bridge source's config); set by the composition root."""
     payload_decoder: msgspec.json.Decoder[TrackerPayload] = field(
         default_factory=lambda: msgspec.json.Decoder(TrackerPayload)
     )

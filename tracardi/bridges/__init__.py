@@ -8,7 +8,7 @@ module, and only when a source of that kind exists.
 from tracardi.bridges._base import BridgeConfig, BridgeConfigError, Broker, Delivery, Mapping
 from tracardi.bridges._bridge import Bridge, BridgeDeps, BridgesOptions, backoff
 from tracardi.bridges._decode import InvalidMessage, MessageDecoder, event_id
-from tracardi.bridges._kinds import KINDS, build_broker, kind_of
+from tracardi.bridges._kinds import KINDS, build_broker, check_source, kind_of
 from tracardi.bridges._supervisor import Supervisor, run_bridges
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Supervisor",
     "backoff",
     "build_broker",
+    "check_source",
     "event_id",
     "kind_of",
     "run_bridges",

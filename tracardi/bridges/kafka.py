@@ -16,19 +16,8 @@ from collections import deque
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from tracardi.bridges._base import BridgeConfig, Delivery
-
-
-class KafkaConfig(BridgeConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Source config of a ``kafka`` bridge."""
-
-    topic: str
-    bootstrap_servers: str = "127.0.0.1:9092"
-    """Comma-separated host:port list."""
-    group: str = ""
-    """The consumer group; empty: ``tracardi-<source id>``."""
-    dead_letter_topic: str = ""
-    """Empty: ``<topic>.dead``."""
+from tracardi.bridges._base import Delivery
+from tracardi.bridges._configs import KafkaConfig
 
 
 class _Offset:
@@ -42,8 +31,6 @@ class _Offset:
 
 class KafkaBroker:
     """One consumer (and a producer for dead letters) on one topic."""
-
-    Config = KafkaConfig
 
     def __init__(self, config: KafkaConfig, *, source_id: str, host: str) -> None:
         self._c = config

@@ -18,30 +18,8 @@ from typing import Any
 
 import aiomqtt
 
-from tracardi.bridges._base import BridgeConfig, Delivery, body_id, envelope
-
-
-class MqttConfig(BridgeConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Source config of an ``mqtt`` bridge."""
-
-    topic: str
-    """The topic filter to subscribe to."""
-    host: str = "127.0.0.1"
-    port: int = 1883
-    client_id: str = ""
-    """The persistent session's id; empty: ``tracardi-<source id>``."""
-    username: str = ""
-    password: str = ""
-    qos: int = 1
-    """Subscription QoS: 1 or 2 (0 could lose messages)."""
-    keepalive: int = 60
-    dead_letter_topic: str = ""
-    """Empty: ``tracardi/dead-letter/<source id>``."""
-
-    def check(self) -> str:
-        if self.qos not in (1, 2):
-            return "`qos` must be 1 or 2"
-        return super().check()
+from tracardi.bridges._base import Delivery, body_id, envelope
+from tracardi.bridges._configs import MqttConfig
 
 
 class _Pending:
@@ -57,8 +35,6 @@ class _Pending:
 
 class MqttBroker:
     """One MQTT client with one subscription."""
-
-    Config = MqttConfig
 
     def __init__(self, config: MqttConfig, *, source_id: str, host: str) -> None:
         self._c = config

@@ -19,33 +19,12 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 
-from tracardi.bridges._base import BridgeConfig, Delivery
-
-
-class NatsConfig(BridgeConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Source config of a ``nats`` bridge."""
-
-    stream: str
-    """The JetStream stream to consume."""
-    subject: str
-    """The subject (filter) to consume, e.g. ``events.>``."""
-    url: str = "nats://127.0.0.1:4222"
-    durable: str = ""
-    """The durable consumer's name; empty: ``tracardi-<source id>``."""
-    declare: bool = True
-    """Create the stream (on ``subject``) when missing; false: it must exist."""
-    ack_wait: float = 30.0
-    """Seconds before an unacknowledged message is delivered again."""
-    dead_letter_subject: str = ""
-    """Empty: ``tracardi.dead-letter.<source id>``."""
-    dead_letter_stream: str = ""
-    """The stream that keeps the dead letters (created when missing); empty: ``<stream>_DEAD``."""
+from tracardi.bridges._base import Delivery
+from tracardi.bridges._configs import NatsConfig
 
 
 class NatsBroker:
     """One NATS connection with one pull subscription."""
-
-    Config = NatsConfig
 
     def __init__(self, config: NatsConfig, *, source_id: str, host: str) -> None:
         self._c = config

@@ -14,25 +14,12 @@ import contextlib
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
-from tracardi.bridges._base import BridgeConfig, Delivery, body_id
-
-
-class RabbitMqConfig(BridgeConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Source config of a ``rabbitmq`` bridge."""
-
-    queue: str
-    """The queue to consume."""
-    url: str = "amqp://guest:guest@127.0.0.1:5672/"
-    declare: bool = True
-    """Declare the queue (durable) when missing; false: it must exist."""
-    dead_letter_queue: str = ""
-    """Empty: ``<queue>.dead`` (declared durable)."""
+from tracardi.bridges._base import Delivery, body_id
+from tracardi.bridges._configs import RabbitMqConfig
 
 
 class RabbitMqBroker:
     """One connection and channel consuming one queue."""
-
-    Config = RabbitMqConfig
 
     def __init__(self, config: RabbitMqConfig, *, source_id: str, host: str) -> None:
         self._c = config

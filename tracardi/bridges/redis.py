@@ -20,38 +20,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
-from tracardi.bridges._base import BridgeConfig, Delivery, body_id, envelope
-
-
-class RedisListConfig(BridgeConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Source config of a ``redis-list`` bridge."""
-
-    key: str
-    """The list producers LPUSH messages on."""
-    url: str = "redis://127.0.0.1:6379/0"
-    consumer: str = ""
-    """Names this bridge's processing list (``<key>:processing:<consumer>``); empty: the host name."""
-    dead_letter_key: str = ""
-    """Empty: ``<key>:dead``."""
-
-
-class RedisStreamConfig(BridgeConfig, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Source config of a ``redis-stream`` bridge."""
-
-    stream: str
-    """The stream producers XADD on (created when missing)."""
-    url: str = "redis://127.0.0.1:6379/0"
-    field: str = "body"
-    """The entry field holding the message."""
-    group: str = "tracardi"
-    consumer: str = ""
-    """This bridge's name in the group; empty: the host name."""
-    start: str = "0"
-    """Where a new group starts: ``0`` (the whole stream) or ``$`` (new entries only)."""
-    claim_idle: float = 60.0
-    """Seconds after which entries another consumer left pending are claimed (XAUTOCLAIM)."""
-    dead_letter_stream: str = ""
-    """Empty: ``<stream>:dead``."""
+from tracardi.bridges._base import Delivery, body_id, envelope
+from tracardi.bridges._configs import RedisListConfig, RedisStreamConfig
 
 
 def _client(url: str, source_id: str) -> aioredis.Redis:
@@ -69,8 +39,6 @@ async def _close(client: aioredis.Redis | None) -> None:
 
 class RedisListBroker:
     """A Redis list consumed with BLMOVE into a processing list."""
-
-    Config = RedisListConfig
 
     def __init__(self, config: RedisListConfig, *, source_id: str, host: str) -> None:
         self._c = config
@@ -130,8 +98,6 @@ class RedisListBroker:
 
 class RedisStreamBroker:
     """A Redis stream consumed in a consumer group."""
-
-    Config = RedisStreamConfig
 
     def __init__(self, config: RedisStreamConfig, *, source_id: str, host: str) -> None:
         self._c = config
