@@ -101,6 +101,7 @@ class Bridge:
         self._room = asyncio.Event()
         self._stop = asyncio.Event()
         self._fault: BaseException | None = None
+        self._reached = False  # whether the current session connected (resets the reconnect backoff)
         m, labels = deps.metrics, (source_id, kind)
         self._consumed = m.bridge_consumed.labels(*labels)
         self._failed = m.bridge_failed.labels(*labels)
@@ -114,9 +115,9 @@ class Bridge:
         self._stop = stop
         failures = 0
         while not stop.is_set():
+            self._reached = False
             try:
                 await self._session(stop)
-                failures = 0
             except _SourceGone as exc:
                 log.warning("bridge_source_refused", source_id=self.source_id, kind=self.kind, reason=str(exc))
                 return
@@ -124,6 +125,8 @@ class Bridge:
                 log.warning("bridge_disconnected", source_id=self.source_id, kind=self.kind, error=repr(exc))
             if stop.is_set():
                 break
+            if self._reached:
+                failures = 0  # the broker was there: start the backoff over
             pause = backoff(failures, self._options)
             failures += 1
             self._reconnects.inc()
@@ -136,6 +139,7 @@ class Bridge:
         lag: asyncio.Task[None] | None = None
         try:
             await self._broker.connect()
+            self._reached = True
             self._connected.set(1)
             log.info("bridge_connected", source_id=self.source_id, kind=self.kind)
             lag = asyncio.create_task(self._watch_lag(stop), name=f"bridge-lag:{self.source_id}")

@@ -5,7 +5,7 @@ the bridge is away wait in the broker, and a message whose PUBACK was never sent
 sent by hand, only after the tracker stored the message, and in the order the messages arrived (MQTT 3.1.1
 asks for that). MQTT has no dead-letter queue: dead letters are published with QoS 1 to ``dead_letter_topic``
 as a JSON envelope ``{"reason", "origin", "encoding", "body"}``; subscribe a persistent session to it to keep
-them. Several hosts share a topic through a shared subscription (``topic = "$share/tracardi/events"``).
+them. Several hosts could share a topic through a shared subscription (``$share/<group>/<topic>``; not tested here).
 The broker tells no lag.
 """
 
