@@ -25,12 +25,13 @@ from tracardi.storage import EVENTS, SESSIONS
 from tracardi.storage.redis import RedisLeases
 
 VISIT_END = {"name": "visit-end", "kind": "visit-end", "source": "demo", "interval": 60, "idle": 0.01}
+INACTIVE = {"name": "inactive", "kind": "session-inactive", "source": "demo", "interval": 60, "idle": 0.5}
 BEAT = {"name": "beat", "kind": "profile-event", "source": "demo", "cron": "0 3 * * *", "event_type": "heartbeat"}
 
 
 @pytest.fixture
 async def services(make_settings: SettingsFactory) -> AsyncIterator[Services]:
-    async with open_services(make_settings(jobs={"definitions": [VISIT_END, BEAT]})) as svc:
+    async with open_services(make_settings(jobs={"definitions": [VISIT_END, INACTIVE, BEAT]})) as svc:
         yield svc
 
 
@@ -56,6 +57,9 @@ def test_every_host_computes_the_same_scheduled_time() -> None:
         ({"name": "x", "kind": "nope", "source": "s", "interval": 5}, "kind"),
         ({"name": "x", "kind": "visit-end", "source": "s", "interval": 5, "bogus": 1}, "bogus"),
         ({"name": " ", "kind": "visit-end", "source": "s", "interval": 5}, "needs a name"),
+        ({"name": "x", "kind": "session-inactive", "source": "s", "interval": 5, "idle": 60, "window": 30}, "window"),
+        ({"name": "x", "kind": "profile-event", "source": "s", "interval": 5, "where": "stats.visits >"}, "where"),
+        ({"name": "x", "kind": "profile-event", "source": "s", "interval": 5, "where": "event@type == 'a'"}, "where"),
     ],
 )
 def test_bad_job_definitions_stop_the_start(make_settings: SettingsFactory, spec: dict[str, Any], message: str) -> None:
@@ -81,6 +85,25 @@ async def test_visit_end_emits_visit_ended_through_the_tracker_once(services: Se
     assert [r.profiles for r in runs] == [0, 1]
 
 
+async def test_session_inactive_registers_one_event_per_quiet_session(services: Services) -> None:
+    quiet = await track(services, payload())
+    await asyncio.sleep(0.6)
+    busy = await track(services, payload())  # active less than `idle` (0.5 s) ago: not inactive yet
+    now = datetime.now(UTC)
+    run = await services.jobs.run("inactive", now)
+    assert run is not None and (run.status, run.errors) == ("done", [])
+    marked = await services.store.query(EVENTS, Eq(field="type", value="session-inactive"), limit=50)
+    assert [e.doc.session.id for e in marked.items if e.doc.session] == [quiet.session.id]
+    assert marked.items[0].doc.profile is not None and marked.items[0].doc.profile.id == quiet.profile.id
+    await asyncio.sleep(0.6)
+    again = await services.jobs.run("inactive", now + timedelta(minutes=1))
+    assert again is not None and again.profiles == 1, "only the busy session is new; the quiet one is done"
+    marked = await services.store.query(EVENTS, Eq(field="type", value="session-inactive"), limit=50)
+    assert sorted(e.doc.session.id for e in marked.items if e.doc.session) == sorted(
+        [quiet.session.id, busy.session.id]
+    )
+
+
 async def test_profile_event_registers_an_event_per_profile(services: Services) -> None:
     first = await track(services, payload())
     await track(services, payload())
@@ -90,6 +113,19 @@ async def test_profile_event_registers_an_event_per_profile(services: Services) 
     assert len(beats.items) == 2
     mine = [e.doc for e in beats.items if e.doc.profile and e.doc.profile.id == first.profile.id]
     assert mine and mine[0].session is not None and mine[0].session.id == first.session.id
+
+
+async def test_profile_event_takes_a_tql_condition(make_settings: SettingsFactory) -> None:
+    spec = {**BEAT, "name": "loyal", "event_type": "loyal-beat", "where": "profile@stats.visits >= 2"}
+    async with open_services(make_settings(jobs={"definitions": [spec]})) as svc:
+        once = await track(svc, payload())
+        twice = await track(svc, payload())
+        await track(svc, payload(session={"id": str(uuid.uuid4())}, profile={"id": twice.profile.id}))
+        run = await svc.jobs.run("loyal", datetime.now(UTC), manual=True)
+        assert run is not None and run.profiles == 1
+        beats = await svc.store.query(EVENTS, Eq(field="type", value="loyal-beat"), limit=50)
+        assert [e.doc.profile.id for e in beats.items if e.doc.profile] == [twice.profile.id]
+        assert once.profile.id != twice.profile.id
 
 
 async def test_a_failing_job_is_recorded_as_failed(make_settings: SettingsFactory) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypeVar
 
+from tracardi.domain import tql
 from tracardi.domain.errors import NotFoundError
 from tracardi.domain.event import Event
 from tracardi.domain.profile import Profile
@@ -49,6 +50,17 @@ class RecordService:
 
     async def profiles(self, *, limit: int, after: str | None) -> Page[Profile]:
         return await self._store.query(PROFILES, None, sort=_newest("metadata.time.insert"), limit=limit, after=after)
+
+    async def search_profiles(self, where: str, *, limit: int, after: str | None) -> Page[Profile]:
+        """Profiles matching a TQL condition over profile fields, newest first.
+
+        Raises TqlSyntaxError for text that is not a condition, TqlNotQueryable for one that reads another entity
+        or compares two fields.
+        """
+        condition = tql.to_query(tql.parse(where), entity="profile")
+        return await self._store.query(
+            PROFILES, condition, sort=_newest("metadata.time.insert"), limit=limit, after=after
+        )
 
     async def sessions_of(self, profile_id: str, *, limit: int, after: str | None) -> Page[Session]:
         where = Eq(field="profile.id", value=profile_id)

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from tracardi import __version__
 from tracardi.api.errors import json_response
+from tracardi.api.routes.admin.search import ProfileSearch
 from tracardi.api.routes.admin.sources import SourceInput
 from tracardi.domain import Event, EventSource, Profile, Session, TrackerPayload, TrackResponse
 
@@ -22,7 +23,7 @@ class ErrorBody(msgspec.Struct):
     errors: list[dict[str, Any]] = []
 
 
-_MODELS = (TrackerPayload, TrackResponse, EventSource, SourceInput, Profile, Session, Event, ErrorBody)
+_MODELS = (TrackerPayload, TrackResponse, EventSource, SourceInput, Profile, Session, Event, ErrorBody, ProfileSearch)
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -88,6 +89,15 @@ def _admin_paths() -> dict[str, Any]:
             "get": _op(f"Get a {model.lower()}", "admin", {"200": _json(_ref(model)), **_errors(404)}, auth=True),
             "delete": _op(f"Delete a {model.lower()}", "admin", {"200": _json({}), **_errors(404)}, auth=True),
         }
+    paths["/api/profiles/search"] = {
+        "post": _op(
+            "Search profiles with a TQL condition, newest first (422 names the position and token of a syntax error)",
+            "admin",
+            {"200": _page("Profile"), **_errors(413, 422)},
+            body="ProfileSearch",
+            auth=True,
+        )
+    }
     paths["/api/profiles/{id}/sessions"] = {
         "get": _op("Sessions of a profile", "admin", {"200": _page("Session")}, auth=True)
     }
