@@ -10,6 +10,8 @@ import msgspec
 from tracardi.domain.payload import TrackerPayload
 from tracardi.domain.source import EventSource
 from tracardi.engine import Background, JobService, QueueService, RecordService, SourceService, TaskService, Tracker
+from tracardi.engine.profiling import ProfilingService
+from tracardi.engine.workflow import FlowService, Workflows
 from tracardi.metrics import Metrics
 
 STATE_KEY = "tracardi"
@@ -44,6 +46,9 @@ class ApiServices:
     jobs: JobService
     background: Background
     tasks: TaskService
+    flows: FlowService
+    workflows: Workflows
+    profiling: ProfilingService
     options: ApiOptions = field(default_factory=ApiOptions)
     check_source: Callable[[EventSource], None] = lambda _: None
     """Raises InvalidInput for a source that cannot work (a bridge source's config); set by the composition root."""

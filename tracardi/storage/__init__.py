@@ -1,7 +1,22 @@
 """Storage ports and errors: what the engine and the entry points may import from storage."""
 
 from tracardi.storage.errors import InvalidQuery, NotFound, StorageError, Unavailable, VersionConflict
-from tracardi.storage.indices import EVENTS, JOB_RUNS, PROFILES, SESSIONS, SOURCES, TASKS
+from tracardi.storage.indices import (
+    EVENT_RESHAPING,
+    EVENT_SCHEMAS,
+    EVENT_TO_PROFILE,
+    EVENTS,
+    FLOW_TRACES,
+    FLOWS,
+    JOB_RUNS,
+    MERGE_KEYS,
+    PROFILES,
+    RULES,
+    SEGMENTS,
+    SESSIONS,
+    SOURCES,
+    TASKS,
+)
 from tracardi.storage.ports import (
     DeadLetter,
     Delete,
@@ -22,8 +37,16 @@ from tracardi.storage.ports import (
 
 __all__ = [
     "EVENTS",
+    "EVENT_RESHAPING",
+    "EVENT_SCHEMAS",
+    "EVENT_TO_PROFILE",
+    "FLOWS",
+    "FLOW_TRACES",
     "JOB_RUNS",
+    "MERGE_KEYS",
     "PROFILES",
+    "RULES",
+    "SEGMENTS",
     "SESSIONS",
     "SOURCES",
     "TASKS",
