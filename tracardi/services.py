@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from tracardi.api import ApiServices
+from tracardi.bridges import BridgeDeps, check_source
 from tracardi.engine import (
     Background,
     Heartbeat,
@@ -84,6 +85,7 @@ class Services:
             profiling=self.profiling,
             options=self.settings.api,
             imports=self.imports,
+            check_source=check_source,
         )
 
     def workers(self) -> WorkerDeps:
@@ -96,6 +98,10 @@ class Services:
             imports=self.imports,
             delayed={RESUME: FlowResumer(self.workflows, self.store, self.locks)},
         )
+
+    def bridges(self) -> BridgeDeps:
+        """What the bridges role uses."""
+        return BridgeDeps(tracker=self.tracker, sources=self.sources, store=self.store, metrics=self.metrics)
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency's state: ``ok`` or what is wrong."""

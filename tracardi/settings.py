@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 
 from tracardi.api import ApiOptions
+from tracardi.bridges import BridgesOptions
 from tracardi.engine import ImportsOptions, JobsOptions, TrackerOptions
 from tracardi.engine.profiling import ProfilingOptions
 from tracardi.engine.workflow import WorkflowOptions
@@ -97,6 +98,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     runtime: RuntimeOptions = msgspec.field(default_factory=RuntimeOptions)
     workers: WorkersOptions = msgspec.field(default_factory=WorkersOptions)
     jobs: JobsOptions = msgspec.field(default_factory=JobsOptions)
+    bridges: BridgesOptions = msgspec.field(default_factory=BridgesOptions)
     workflows: WorkflowOptions = msgspec.field(default_factory=WorkflowOptions)
     profiling: ProfilingOptions = msgspec.field(default_factory=ProfilingOptions)
     imports: ImportsOptions = msgspec.field(default_factory=ImportsOptions)

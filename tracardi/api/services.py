@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import msgspec
 
 from tracardi.domain.payload import TrackerPayload
+from tracardi.domain.source import EventSource
 from tracardi.engine import (
     Background,
     ImportService,
@@ -58,6 +59,8 @@ class ApiServices:
     workflows: Workflows
     profiling: ProfilingService
     options: ApiOptions = field(default_factory=ApiOptions)
+    check_source: Callable[[EventSource], None] = lambda _: None
+    """Raises InvalidInput for a source that cannot work (a bridge source's config); set by the composition root."""
     payload_decoder: msgspec.json.Decoder[TrackerPayload] = field(
         default_factory=lambda: msgspec.json.Decoder(TrackerPayload)
     )
