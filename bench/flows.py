@@ -1,8 +1,8 @@
 """The configuration the ``flow`` scenario needs on the server, installed through the admin API before the runs.
 
 One rule routes ``bench-flow`` events from the bench source to a 5-node flow (after its start node): if, set data,
-increase counter, add segment, end. Append to ``SETUP`` what a scenario should also exercise (e.g. a post-event
-segment) as (path, document) pairs POSTed in order.
+increase counter, add segment, end; and one post-event segment is checked after every ``bench-flow`` event (the
+issue's scenario). Append to ``SETUP`` what a scenario should also exercise as (path, document) pairs POSTed in order.
 """
 
 from __future__ import annotations
@@ -53,7 +53,14 @@ RULE: dict[str, Any] = {
     "flow": {"id": FLOW_ID},
 }
 
-SETUP: list[tuple[str, dict[str, Any]]] = [("/api/flows", FLOW), ("/api/rules", RULE)]
+SEGMENT: dict[str, Any] = {
+    "id": "bench-regulars",
+    "name": "Regulars",
+    "condition": "profile@stats.counters.big-orders >= 2 AND profile@traits.tier == 'gold'",
+    "event_types": ["bench-flow"],
+}
+
+SETUP: list[tuple[str, dict[str, Any]]] = [("/api/flows", FLOW), ("/api/rules", RULE), ("/api/segments", SEGMENT)]
 
 
 def install(port: int, token: str) -> None:
@@ -80,5 +87,6 @@ def verify(port: int, token: str, profile_id: str) -> None:
         profile = json.loads(resp.read())
     finally:
         conn.close()
-    if "big-spenders" not in profile.get("segments", []) or not profile["stats"]["counters"].get("big-orders"):
+    segments = profile.get("segments", [])
+    if "big-spenders" not in segments or "regulars" not in segments or not profile["stats"]["counters"].get("big-orders"):
         raise WarmupError(f"the bench flow did not run for profile {profile_id}: {json.dumps(profile)[:300]}")
