@@ -88,5 +88,6 @@ def verify(port: int, token: str, profile_id: str) -> None:
     finally:
         conn.close()
     segments = profile.get("segments", [])
-    if "big-spenders" not in segments or "regulars" not in segments or not profile["stats"]["counters"].get("big-orders"):
+    counted = profile["stats"]["counters"].get("big-orders")
+    if "big-spenders" not in segments or "regulars" not in segments or not counted:
         raise WarmupError(f"the bench flow did not run for profile {profile_id}: {json.dumps(profile)[:300]}")
