@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import msgspec
 
 from tracardi.api import ApiServices
@@ -209,6 +210,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
     store = open_store(settings, data_dir)
     await store.migrate()
     queue: Queue | None = None
+    http = httpx.AsyncClient()  # one client for the process: webhook actions share its connection pool
     try:
         queue, leases = await _open_queue(settings, store)
         metrics = metrics or Metrics()
@@ -216,7 +218,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
         locks = InProcessLocks()
         background = Background(queue)
         flows = FlowService(store, ActionRegistry(ACTIONS), ttl=settings.workflows.cache_ttl)
-        workflows = Workflows(flows, settings.workflows, background=background)
+        workflows = Workflows(flows, settings.workflows, background=background, http=http)
         tracker = Tracker(store, sources, locks, options=settings.tracker, metrics=metrics, workflows=workflows)
         await tracker.warm_up()
         for source in declared_sources(settings):
@@ -250,6 +252,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
             workflows,
         )
     finally:
+        await http.aclose()
         if queue is not None:
             await queue.close()
         await store.close()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
+import httpx
 import msgspec
 
 from tracardi.domain import refs
@@ -79,6 +80,8 @@ class FlowContext:
         flow: dict[str, Any],
         now: datetime,
         debug: bool = False,
+        http: httpx.AsyncClient | None = None,
+        inject_budget: int = 0,
     ) -> None:
         self.scope: dict[str, Any] = {
             "profile": profile,
@@ -95,6 +98,12 @@ class FlowContext:
         self.response: dict[str, Any] = {}
         self.logs: list[LogEntry] = []
         self.continuations: list[Continuation] = []
+        self.http = http
+        """The process's shared HTTP client (webhook calls); None where the process has none."""
+        self.injected: list[Event] = []
+        """Events actions added to this tracking call (stored with it, and routed to rules in turn)."""
+        self.inject_budget = inject_budget
+        """How many events this run may still add (bounds a flow that injects the event it runs on)."""
 
     @property
     def profile(self) -> Profile | None:

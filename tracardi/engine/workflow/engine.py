@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import msgspec
 
 from tracardi.domain.event import Event
@@ -42,6 +43,8 @@ class WorkflowOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     """Steps kept in a debug trace."""
     cache_ttl: float = 2.0
     """Seconds rules and compiled flows are cached in process (other hosts see a change after at most this)."""
+    max_injected_events: int = 10
+    """Events the flows of one tracking call may add with the inject-event action."""
 
     def limits(self) -> FlowLimits:
         return FlowLimits(max_steps=self.max_steps, max_seconds=self.max_seconds, trace_steps=self.trace_steps)
@@ -75,6 +78,7 @@ class FlowsOutcome:
     response: dict[str, Any] = field(default_factory=dict)
     traces: list[FlowTrace] = field(default_factory=list)
     resumes: list[tuple[ResumeArgs, float]] = field(default_factory=list)
+    injected: list[Event] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -111,9 +115,11 @@ class Workflows:
         *,
         background: Background | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
         self.flows = flows
         self._background = background
+        self._http = http
         self.options = options or WorkflowOptions()
         self._limits = self.options.limits()
         self._clock = clock
@@ -127,12 +133,23 @@ class Workflows:
         *,
         trace: bool,
         resume: tuple[str, str, Any] | None = None,
+        injected: int = 0,
     ) -> FlowRun:
         """Run one flow on these entities and validate what it left (see ``guard``); the entities to go on with
         are ``run.ctx.profile`` / ``.session`` / ``.event``."""
         snapshot = Snapshot.take(profile, session, event)
         meta = {"id": flow.flow.id, "name": flow.flow.name}
-        ctx = FlowContext(profile=profile, session=session, event=event, flow=meta, now=self._clock(), debug=trace)
+        budget = self.options.max_injected_events - injected
+        ctx = FlowContext(
+            profile=profile,
+            session=session,
+            event=event,
+            flow=meta,
+            now=self._clock(),
+            debug=trace,
+            http=self._http,
+            inject_budget=budget,
+        )
         result = await run_flow(flow, ctx, self._limits, trace=trace, resume=resume)
         checked = check(snapshot, ctx.profile, ctx.session, ctx.event)
         ctx.scope.update(profile=checked.profile, session=checked.session, event=checked.event)
@@ -140,6 +157,7 @@ class Workflows:
         if checked.error is not None:
             error = f"{error}; {checked.error}" if error else checked.error
             ctx.continuations.clear()
+            ctx.injected.clear()
         if error:
             log.warning("flow_failed", flow_id=flow.flow.id, event_id=event.id, error=error)
         return FlowRun(ctx, result, error)
@@ -159,12 +177,14 @@ class Workflows:
             return None
         outcome: FlowsOutcome | None = None
         before: tuple[bytes | None, bytes | None] = (None, None)
-        for i, event in enumerate(events):
+        sent = len(events)
+        for i, event in enumerate(events):  # events the flows inject are appended, and routed in turn
             for rule in await self.flows.rules_for(event.type, source_id):
                 if outcome is None:
                     outcome = FlowsOutcome(profile, session)
                     before = (encode(profile), encode(session))
                 events[i] = await self._run_rule(rule, events[i], outcome, debug)
+                events.extend(outcome.injected[len(events) - sent :])
         if outcome is not None:
             self._changes(outcome, before)
         return outcome
@@ -202,8 +222,9 @@ class Workflows:
             log.warning("rule_flow_missing", rule_id=rule.id, flow_id=rule.flow.id)
             return event
         trace = debug or event.metadata.debug
-        run = await self.run(flow, outcome.profile, outcome.session, event, trace=trace)
+        run = await self.run(flow, outcome.profile, outcome.session, event, trace=trace, injected=len(outcome.injected))
         ctx = run.ctx
+        outcome.injected.extend(ctx.injected)
         outcome.profile, outcome.session, event = ctx.profile, ctx.session, ctx.event
         outcome.ux.extend(ctx.ux)
         merge_response(outcome.response, ctx.response)
