@@ -193,7 +193,9 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
             break
         found = _TOKEN.match(text, pos)
         if found is None or found.lastgroup is None:
-            raise ArithError(f"unexpected {text[pos : pos + 10].strip()!r} at {pos}")
+            rest = text[pos:]
+            at = pos + len(rest) - len(rest.lstrip())
+            raise ArithError(f"unexpected {text[at]!r} at {at}")
         tokens.append((found.lastgroup, found.group(found.lastgroup), found.start(found.lastgroup)))
         pos = found.end()
     tokens.append(("end", "", len(text)))
