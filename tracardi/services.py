@@ -181,14 +181,8 @@ def declared_resources(settings: Settings) -> _ResourceFile:
     return found
 
 
-def declared_sources(settings: Settings) -> list[EventSource]:
-    """Event sources declared in the resource files."""
-    return declared_resources(settings).sources
-
-
-async def _declare_flows(settings: Settings, flows: FlowService) -> None:
+async def _declare_flows(declared: _ResourceFile, flows: FlowService) -> None:
     """Create or replace the declared flows, then rules (validated as the admin API does; a bad one stops the start)."""
-    declared = declared_resources(settings)
     now = _utcnow()
     try:
         for flow in declared.flows:
@@ -221,10 +215,11 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
         workflows = Workflows(flows, settings.workflows, background=background, http=http)
         tracker = Tracker(store, sources, locks, options=settings.tracker, metrics=metrics, workflows=workflows)
         await tracker.warm_up()
-        for source in declared_sources(settings):
+        declared = declared_resources(settings)
+        for source in declared.sources:
             await sources.save(source)
             log.info("source_declared", source_id=source.id, enabled=source.enabled)
-        await _declare_flows(settings, flows)
+        await _declare_flows(declared, flows)
         token = admin_token(settings, data_dir)
         yield Services(
             settings,

@@ -19,7 +19,8 @@ async def _profile(server: Running, profile_id: str) -> dict:
 async def test_computed_values_land_on_the_profile(server: Running) -> None:
     steps = [
         node("greet", "template", template="Hi {{ event@properties.name }}", target="profile@traits.greeting"),
-        node("slug", "string-operation", operation="slug", source="event@properties.name", target="profile@traits.slug"),
+        node("slug", "string-operation", operation="slug", source="event@properties.name",
+             target="profile@traits.slug"),
         node("total", "math-operation", expression="event@properties.price * event@properties.qty", round=2,
              target="profile@traits.total"),
         node("due", "date-operation", operation="add", source="event@properties.bought", interval="14d",

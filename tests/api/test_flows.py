@@ -20,8 +20,10 @@ async def _profile(server: Running, profile_id: str) -> dict:
 async def test_a_counter_flow_tracked_50_times_concurrently_ends_at_50(server: Running) -> None:
     await install(server, chain("count", node("inc", "increment", field="profile@stats.counters.buys")), "buy")
     first = (await server.track(payload({"type": "buy"}))).json()
-    ids = {"profile": {"id": first["profile"]["id"]}, "session": {"id": first["session"]["id"]}}
-    replies = await asyncio.gather(*(server.track(payload({"type": "buy"}, **ids)) for _ in range(49)))
+    same_session = {"profile": {"id": first["profile"]["id"]}, "session": {"id": first["session"]["id"]}}
+    new_sessions = {"profile": {"id": first["profile"]["id"]}}  # serialised by the profile lock alone
+    bodies = [payload({"type": "buy"}, **(same_session if i % 2 else new_sessions)) for i in range(49)]
+    replies = await asyncio.gather(*(server.track(body) for body in bodies))
     assert {r.status_code for r in replies} == {200}
     profile = await _profile(server, first["profile"]["id"])
     assert profile["stats"]["counters"]["buys"] == 50
@@ -148,3 +150,17 @@ async def test_flows_answer_with_response_and_ux_and_can_filter_by_source_and_co
     assert (await _profile(server, plain["profile"]["id"]))["traits"] == {}
     assert (await _profile(server, vip["profile"]["id"]))["traits"] == {"vip": True}
     assert vip["ux"] == [] and vip["response"] == {}
+
+
+async def test_a_start_node_with_debug_stores_the_trace_without_the_client_asking(server: Running) -> None:
+    doc = chain("dbg", node("say", "log", message="tier {{profile@traits.tier}} for {{event@type}}"))
+    doc["flowGraph"]["nodes"][0]["config"] = {"debug": True}
+    await install(server, doc, "look")
+    r = await server.track(payload({"type": "look"}))
+    assert r.json()["events"] == []
+    profile_id = r.json()["profile"]["id"]
+    events = (await server.client.get(f"/api/profiles/{profile_id}/events?type=look", headers=server.admin)).json()
+    event_id = events["items"][0]["id"]
+    traces = (await server.client.get(f"/api/events/{event_id}/flow-traces", headers=server.admin)).json()["items"]
+    assert [s["node"] for s in traces[0]["steps"]] == ["start", "say", "end"]
+    assert traces[0]["logs"] == [{"node": "say", "level": "info", "message": "tier  for look"}]

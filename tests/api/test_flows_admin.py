@@ -135,6 +135,7 @@ async def test_flow_and_rule_crud(server: Running) -> None:
         ({"id": "r", "event_type": {"id": "x"}, "flow": {"id": "f"}, "condition": "a =="}, ["body", "condition"]),
         ({"id": "r", "event_type": {"id": "x"}, "flow": {"id": "f"}, "when": 1}, ["body", "when"]),
         ({"id": " ", "event_type": {"id": "x"}, "flow": {"id": "f"}}, ["body", "id"]),
+        ({"id": "r", "event_type": {"id": "x"}, "flow": {"id": "ghost"}}, ["body", "flow", "id"]),
     ],
 )
 async def test_bad_rules_get_422_naming_the_field(server: Running, body: dict, loc: list) -> None:
@@ -197,3 +198,16 @@ async def test_the_action_catalogue_lists_docs_ports_and_config_schemas(server: 
     assert actions["if"]["outputs"] == ["true", "false"] and actions["start"]["inputs"] == []
     assert "condition" in str(actions["if"]["config_schema"]) and actions["increment"]["doc"]
     assert (await server.client.get("/api/actions")).status_code == 401
+
+
+async def test_broken_and_oversized_rule_bodies(server: Running) -> None:
+    admin = {**server.admin, "content-type": "application/json"}
+    assert (await server.client.post("/api/rules", content=b'{"id": ', headers=admin)).status_code == 422
+    big = b'{"id": "r", "description": "' + b"d" * 70_000 + b'"}'
+    assert (await server.client.post("/api/rules", content=big, headers=admin)).status_code == 413
+    body = rule("r", "x", "f", condition="profile@a == 1 AND " * 600 + "profile@a == 1")
+    r = await server.client.post("/api/rules", json=body, headers=admin)
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "condition"]
+    r = await server.client.put("/api/rules/other", json=rule("r", "x", "f"), headers=admin)
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "id"]
+    assert (await server.client.get("/api/rules", headers=admin)).json()["items"] == []

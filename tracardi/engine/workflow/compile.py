@@ -48,6 +48,8 @@ class CompiledFlow:
     nodes: tuple[Node, ...]
     starts: tuple[int, ...]
     by_id: Mapping[str, int]
+    debug: bool = False
+    """A start node asks for its runs to be traced (Tracardi's Start ``debug`` option)."""
 
 
 def _config_error(index: int, node_id: str, exc: msgspec.ValidationError) -> InvalidInput:
@@ -197,4 +199,5 @@ def compile_flow(flow: Flow, registry: ActionRegistry) -> CompiledFlow:
         Node(id=n.id, index=i, action=actions[i], out={p: tuple(t) for p, t in out[i].items()})
         for i, n in enumerate(flow.flow_graph.nodes)
     )
-    return CompiledFlow(flow=flow, nodes=nodes, starts=tuple(starts), by_id=index)
+    debug = any(getattr(actions[i].config, "debug", False) is True for i in starts)
+    return CompiledFlow(flow=flow, nodes=nodes, starts=tuple(starts), by_id=index, debug=debug)

@@ -79,7 +79,6 @@ class FlowsOutcome:
     traces: list[FlowTrace] = field(default_factory=list)
     resumes: list[tuple[ResumeArgs, float]] = field(default_factory=list)
     injected: list[Event] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
 
 
 def _utcnow() -> datetime:
@@ -221,7 +220,7 @@ class Workflows:
         if flow is None:
             log.warning("rule_flow_missing", rule_id=rule.id, flow_id=rule.flow.id)
             return event
-        trace = debug or event.metadata.debug
+        trace = debug or event.metadata.debug or flow.debug
         run = await self.run(flow, outcome.profile, outcome.session, event, trace=trace, injected=len(outcome.injected))
         ctx = run.ctx
         outcome.injected.extend(ctx.injected)
@@ -233,8 +232,7 @@ class Workflows:
         event.metadata.processed_by.flows.append(flow.flow.id)
         if run.error:
             event.metadata.error = True
-            outcome.errors.append(run.error)
-        if trace or event.metadata.debug:
+        if trace:
             outcome.traces.append(self.trace(run, flow, rule, event))
         for c in ctx.continuations:
             outcome.resumes.append((self._resume_args(c, flow, rule, event, outcome), c.delay))

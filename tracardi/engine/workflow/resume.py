@@ -48,7 +48,7 @@ class FlowResumer:
         profile = stored_profile.doc if stored_profile else None
         session = stored_session.doc if stored_session else None
         before = encode(profile), encode(session)
-        trace = msg.event.metadata.debug
+        trace = msg.event.metadata.debug or flow.debug
         run = await self._workflows.run(
             flow, profile, session, msg.event, trace=trace, resume=(msg.node_id, msg.port, msg.payload)
         )

@@ -127,7 +127,7 @@ class _Run:
         else:
             self.result.truncated += 1
 
-    async def walk(self) -> None:
+    async def walk(self, deadline: float) -> None:
         limit = self.limits.max_steps
         while self.queue and self.result.error is None:
             index, port, payload = self.queue.popleft()
@@ -137,6 +137,8 @@ class _Run:
                     f"{self.flow.nodes[index].id!r}: does a loop never exit?"
                 )
                 return
+            if time.monotonic() > deadline:  # actions that never suspend give asyncio.timeout no chance to fire
+                raise TimeoutError
             self.result.count += 1
             await self.step(index, port, payload)
 
@@ -158,7 +160,7 @@ async def run_flow(
         run.emit(flow.nodes[flow.by_id[node_id]], [Result(port, payload)])
     try:
         async with asyncio.timeout(limits.max_seconds):
-            await run.walk()
+            await run.walk(time.monotonic() + limits.max_seconds)
     except TimeoutError:
         run.result.error = f"stopped after {limits.max_seconds:g} s (workflows.max_seconds) at node {ctx.node_id!r}"
     return run.result

@@ -14,9 +14,11 @@ from tracardi.domain.query import Eq, Sort
 from tracardi.engine.workflow.actions.condition import check_condition
 from tracardi.engine.workflow.compile import CompiledFlow, compile_flow
 from tracardi.engine.workflow.registry import ActionRegistry
+from tracardi.log import get_logger
 from tracardi.storage import FLOW_TRACES, FLOWS, RULES, DocumentStore, Page
 
 MAX_RULES = 10_000
+log = get_logger("workflow")
 
 
 class FlowService:
@@ -79,8 +81,8 @@ class FlowService:
         if found is not None and found.doc.enabled and not found.doc.draft:
             try:
                 compiled = compile_flow(found.doc, self.registry)
-            except InvalidInput:
-                compiled = None  # saved by an older version with another set of actions
+            except InvalidInput as exc:  # saved by a version with other actions: the rule is skipped, loudly
+                log.error("flow_does_not_compile", flow_id=flow_id, error=exc.detail)
         if len(self._flows) > 10_000:
             self._flows.clear()
         self._flows[flow_id] = (now + self._ttl, compiled)
@@ -97,6 +99,9 @@ class FlowService:
                 raise InvalidInput(
                     f"Invalid rule condition: {exc}", [FieldError(["body", "condition"], str(exc))]
                 ) from exc
+        if await self._store.get(FLOWS, rule.flow.id) is None:
+            msg = "no flow has this id; save the flow first"
+            raise InvalidInput(f"Rule `{rule.id}`: {msg}.", [FieldError(["body", "flow", "id"], msg)])
         if await self._store.get(RULES, rule.id) is None and await self._store.count(RULES) >= MAX_RULES:
             raise InvalidInput(f"At most {MAX_RULES} rules.", [FieldError(["body", "id"], "too many rules")])
         rule = msgspec.structs.replace(rule, timestamp=now)

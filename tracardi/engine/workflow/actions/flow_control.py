@@ -17,7 +17,7 @@ class StartConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     event_types: list[str] = []
     """Run only for these event types (empty: every event the rule routes here)."""
     debug: bool = False
-    """Mark the event as debugged: its flow traces are stored even when the client did not ask for them."""
+    """Trace this flow's runs and mark the event as debugged, even when the client did not ask for it."""
 
 
 class Start(Action[StartConfig]):
