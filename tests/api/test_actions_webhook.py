@@ -115,13 +115,16 @@ async def test_a_webhook_sends_the_rendered_request_and_its_answer_reaches_the_p
 ) -> None:
     hook = node("hook", "webhook", url=endpoint.url + "/hook/{{ event@properties.user }}",
                 headers={"Authorization": "Bearer {{ event@properties.token }}"},
-                body={"email": "{{ event@properties.email }}", "tags": "{{ event@properties.tags }}"})  # fmt: skip
+                body={"email": "{{ event@properties.email }}", "tags": "{{ event@properties.tags }}",
+                      "visit": "{{ profile@metadata.time.visit }}"})  # fmt: skip
     await install(server, _branches(hook), "signup")
     _, traits = await _track(server, {"user": "u1", "token": "t0k", "email": "a@b.c", "tags": ["x", "y"]})
-    assert endpoint.bodies == [{"email": "a@b.c", "tags": ["x", "y"]}]
+    sent = endpoint.bodies[0]
+    assert sent["email"] == "a@b.c" and sent["tags"] == ["x", "y"]
+    assert sent["visit"]["count"] == 1 and sent["visit"]["current"].startswith("20")  # a Struct, sent as stored
     reply = traits["reply"]
     assert reply["status"] == 201 and reply["truncated"] is False
-    assert reply["body"] == {"got": {"email": "a@b.c", "tags": ["x", "y"]}, "auth": "Bearer t0k"}
+    assert reply["body"] == {"got": sent, "auth": "Bearer t0k"}
     assert "error" not in traits
 
 

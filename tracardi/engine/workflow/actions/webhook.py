@@ -23,6 +23,7 @@ from tracardi.engine.workflow.actions._common import fill, required
 MAX_URL = 2048
 MAX_HEADERS = 50
 MAX_BACKOFF = 5.0
+_json = msgspec.json.Encoder()
 _RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 _RETRY_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, TimeoutError)
 
@@ -108,16 +109,16 @@ class Webhook(Action[WebhookConfig]):
         if not url.startswith(("http://", "https://")) or len(url) > MAX_URL:
             raise ActionError(f"the rendered url is not an http(s) url: {url[:200]!r}")
         headers = {k: render(v, ctx.scope) for k, v in c.headers.items()}
-        kwargs: dict[str, Any] = {}
-        if c.text is not None:
-            kwargs["content"] = render(c.text, ctx.scope).encode()
-            headers.setdefault("content-type", c.content_type)
-        elif self._source is not None:
-            kwargs["json"] = required(ctx, self._source)
-        elif c.body is not None:
-            kwargs["json"] = fill(c.body, ctx.scope)
+        content: bytes | None = None
         try:
-            return client.build_request(c.method, url, headers=headers, **kwargs)
+            if c.text is not None:
+                content = render(c.text, ctx.scope).encode()
+                headers.setdefault("content-type", c.content_type)
+            elif self._source is not None or c.body is not None:
+                value = required(ctx, self._source) if self._source is not None else fill(c.body, ctx.scope)
+                content = _json.encode(value)  # msgspec: profile parts (Structs, datetimes) encode as stored
+                headers.setdefault("content-type", "application/json")
+            return client.build_request(c.method, url, headers=headers, content=content)
         except (httpx.InvalidURL, httpx.HTTPError, TypeError, ValueError) as exc:
             raise ActionError(f"cannot build the request: {exc}") from exc
 
