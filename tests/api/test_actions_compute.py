@@ -131,3 +131,14 @@ async def test_a_bad_compute_or_answer_config_gets_422_naming_the_node(
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["loc"][:5] == ["body", "flowGraph", "nodes", 1, "config"], r.json()
     assert "'bad'" in r.json()["detail"] and words in r.json()["detail"], r.json()
+
+
+async def test_two_rules_running_one_injecting_flow_store_two_events(server: Running) -> None:
+    await install(server, chain("twice", node("inj", "inject-event", type="echoed")), "shout")
+    body = {"id": "rule-2", "event_type": {"id": "shout"}, "flow": {"id": "twice"}}
+    assert (await server.client.post("/api/rules", json=body, headers=server.admin)).status_code == 200
+    r = await server.track(payload({"type": "shout"}, debug=True))
+    assert r.status_code == 200, r.text
+    ids = r.json()["events"]
+    types = [(await server.client.get(f"/api/events/{i}", headers=server.admin)).json()["type"] for i in ids]
+    assert types.count("echoed") == 2 and len(set(ids)) == len(ids)

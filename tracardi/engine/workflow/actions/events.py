@@ -63,7 +63,10 @@ class InjectEvent(Action[InjectConfig]):
 
     def _event(self, ctx: FlowContext, properties: dict[str, Any]) -> Event:
         parent = ctx.event
-        key = f"{parent.id}:{ctx.scope['flow'].get('id', '')}:{ctx.node_id}:{len(ctx.injected)}"
+        # the budget left falls with every event the call injected before, so two rules running this flow on one
+        # event still make distinct ids
+        flow_id = ctx.scope["flow"].get("id", "")
+        key = f"{parent.id}:{flow_id}:{ctx.node_id}:{ctx.inject_budget}:{len(ctx.injected)}"
         meta = EventMetadata(
             time=EventTime(insert=ctx.now, create=ctx.now),
             ip=parent.metadata.ip,
