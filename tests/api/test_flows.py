@@ -164,3 +164,12 @@ async def test_a_start_node_with_debug_stores_the_trace_without_the_client_askin
     traces = (await server.client.get(f"/api/events/{event_id}/flow-traces", headers=server.admin)).json()["items"]
     assert [s["node"] for s in traces[0]["steps"]] == ["start", "say", "end"]
     assert traces[0]["logs"] == [{"node": "say", "level": "info", "message": "tier  for look"}]
+
+
+async def test_disabled_rules_and_disabled_flows_do_not_run(server: Running) -> None:
+    await install(server, chain("off", node("t", "set-data", set={"profile@traits.off": True})), "a", enabled=False)
+    doc = chain("disabled", node("t", "set-data", set={"profile@traits.disabled": True}))
+    doc["enabled"] = False
+    await install(server, doc, "a")
+    r = await server.track(payload({"type": "a"}))
+    assert (await _profile(server, r.json()["profile"]["id"]))["traits"] == {}

@@ -211,3 +211,9 @@ async def test_broken_and_oversized_rule_bodies(server: Running) -> None:
     r = await server.client.put("/api/rules/other", json=rule("r", "x", "f"), headers=admin)
     assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "id"]
     assert (await server.client.get("/api/rules", headers=admin)).json()["items"] == []
+
+
+async def test_openapi_describes_the_workflow_endpoints(server: Running) -> None:
+    doc = (await server.client.get("/openapi.json")).json()
+    assert {"/api/rules", "/api/flows/{flow_id}", "/api/flows/dry-run", "/api/actions"} <= set(doc["paths"])
+    assert "sourceHandle" in doc["components"]["schemas"]["FlowEdge"]["properties"]

@@ -17,6 +17,7 @@ import msgspec
 
 from tracardi.domain.common import NamedEntity
 from tracardi.domain.errors import FieldError, InvalidInput
+from tracardi.domain.event import normalize_event_type
 
 _f = msgspec.field
 MAX_NODES = 500
@@ -103,7 +104,7 @@ def check_rule(rule: Rule) -> Rule:
         rule,
         id=rule_id,
         name=rule.name or rule_id,
-        event_type=NamedEntity(id=rule.event_type.id.strip().lower().replace(" ", "-"), name=rule.event_type.name),
+        event_type=NamedEntity(id=normalize_event_type(rule.event_type.id), name=rule.event_type.name),
         source=NamedEntity(id=source.id.strip().lower(), name=source.name) if source else None,
         flow=NamedEntity(id=rule.flow.id.strip(), name=rule.flow.name),
     )

@@ -13,6 +13,8 @@ from tracardi import __version__
 from tracardi.api.errors import json_response
 from tracardi.api.routes.admin.sources import SourceInput
 from tracardi.domain import Event, EventSource, Profile, Session, TrackerPayload, TrackResponse
+from tracardi.domain.flow import Flow, FlowTrace, Rule
+from tracardi.engine.workflow import ActionInfo, DryRunInput, DryRunResult
 
 
 class ErrorBody(msgspec.Struct):
@@ -23,6 +25,7 @@ class ErrorBody(msgspec.Struct):
 
 
 _MODELS = (TrackerPayload, TrackResponse, EventSource, SourceInput, Profile, Session, Event, ErrorBody)
+_WORKFLOW_MODELS = (Rule, Flow, FlowTrace, DryRunInput, DryRunResult, ActionInfo)
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -100,9 +103,45 @@ def _admin_paths() -> dict[str, Any]:
     return paths
 
 
+def _workflow_paths() -> dict[str, Any]:
+    """Rules, flows (validated on save: 422 names the node and field), dry runs, traces, the action catalogue."""
+    saved = {"200": _json(_ref("Rule")), **_errors(413, 422)}
+    flow_saved = {"200": _json(_ref("Flow")), **_errors(413, 422)}
+    dry = _op("Run a flow on sample data; nothing is saved", "workflows", {"200": _json(_ref("DryRunResult")),
+              **_errors(404, 413, 422)}, body="DryRunInput", auth=True)  # fmt: skip
+    return {
+        "/api/rules": {
+            "get": _op("List rules", "workflows", {"200": _page("Rule")}, auth=True),
+            "post": _op("Create or replace a rule", "workflows", saved, body="Rule", auth=True),
+        },
+        "/api/rules/{rule_id}": {
+            "get": _op("Get a rule", "workflows", {"200": _json(_ref("Rule")), **_errors(404)}, auth=True),
+            "put": _op("Create or replace a rule", "workflows", saved, body="Rule", auth=True),
+            "delete": _op("Delete a rule", "workflows", {"200": _json({}), **_errors(404)}, auth=True),
+        },
+        "/api/flows": {
+            "get": _op("List flows", "workflows", {"200": _page("Flow")}, auth=True),
+            "post": _op("Create or replace a flow", "workflows", flow_saved, body="Flow", auth=True),
+        },
+        "/api/flows/{flow_id}": {
+            "get": _op("Get a flow", "workflows", {"200": _json(_ref("Flow")), **_errors(404)}, auth=True),
+            "put": _op("Create or replace a flow", "workflows", flow_saved, body="Flow", auth=True),
+            "delete": _op("Delete a flow", "workflows", {"200": _json({}), **_errors(404)}, auth=True),
+        },
+        "/api/flows/dry-run": {"post": dry},
+        "/api/flows/{flow_id}/dry-run": {"post": dry},
+        "/api/events/{event_id}/flow-traces": {
+            "get": _op("Flow traces of an event tracked with debug", "workflows", _page("FlowTrace"), auth=True)
+        },
+        "/api/actions": {"get": _op("Actions flows may use", "workflows", _page("ActionInfo"), auth=True)},
+    }
+
+
 def build_openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route."""
-    _, components = msgspec.json.schema_components(_MODELS, ref_template="#/components/schemas/{name}")
+    _, components = msgspec.json.schema_components(
+        (*_MODELS, *_WORKFLOW_MODELS), ref_template="#/components/schemas/{name}"
+    )
     collect = _op(
         "Track one webhook event (query string or body as properties)",
         "collector",
@@ -123,6 +162,7 @@ def build_openapi() -> dict[str, Any]:
         "/readyz": {"get": _op("Readiness of each dependency", "health", {"200": _json({}), "503": _json({})})},
         "/metrics": {"get": _op("Prometheus metrics", "health", {"200": {"description": "text exposition"}})},
         **_admin_paths(),
+        **_workflow_paths(),
     }
     return {
         "openapi": "3.1.0",

@@ -19,7 +19,7 @@ from tracardi.domain.tql import evaluate, parse
 from tracardi.engine.background import Background
 from tracardi.engine.workflow.action import Continuation, FlowContext
 from tracardi.engine.workflow.compile import CompiledFlow
-from tracardi.engine.workflow.guard import Snapshot, check, encode
+from tracardi.engine.workflow.guard import Snapshot, check
 from tracardi.engine.workflow.runner import FlowLimits, RunResult, run_flow
 from tracardi.engine.workflow.service import FlowService
 from tracardi.log import get_logger
@@ -78,6 +78,8 @@ class FlowsOutcome:
     response: dict[str, Any] = field(default_factory=dict)
     traces: list[FlowTrace] = field(default_factory=list)
     resumes: list[tuple[ResumeArgs, float]] = field(default_factory=list)
+    before: tuple[bytes | None, bytes | None] | None = None
+    after: tuple[bytes | None, bytes | None] | None = None
     injected: list[Event] = field(default_factory=list)
 
 
@@ -102,6 +104,9 @@ class FlowRun:
     ctx: FlowContext
     result: RunResult
     error: str | None
+    before: tuple[bytes | None, bytes | None]
+    """The profile's and session's JSON before the run and after it (as validated)."""
+    after: tuple[bytes | None, bytes | None]
 
 
 class Workflows:
@@ -132,13 +137,13 @@ class Workflows:
         *,
         trace: bool,
         resume: tuple[str, str, Any] | None = None,
-        injected: int = 0,
+        injected_before: int = 0,
     ) -> FlowRun:
         """Run one flow on these entities and validate what it left (see ``guard``); the entities to go on with
         are ``run.ctx.profile`` / ``.session`` / ``.event``."""
         snapshot = Snapshot.take(profile, session, event)
         meta = {"id": flow.flow.id, "name": flow.flow.name}
-        budget = self.options.max_injected_events - injected
+        budget = self.options.max_injected_events - injected_before
         ctx = FlowContext(
             profile=profile,
             session=session,
@@ -159,7 +164,8 @@ class Workflows:
             ctx.injected.clear()
         if error:
             log.warning("flow_failed", flow_id=flow.flow.id, event_id=event.id, error=error)
-        return FlowRun(ctx, result, error)
+        before = (snapshot.profile, snapshot.session)
+        return FlowRun(ctx, result, error, before, (checked.profile_json, checked.session_json))
 
     async def on_track(
         self,
@@ -175,17 +181,14 @@ class Workflows:
         if not self.options.enabled or not await self.flows.has_rules():
             return None
         outcome: FlowsOutcome | None = None
-        before: tuple[bytes | None, bytes | None] = (None, None)
         sent = len(events)
         for i, event in enumerate(events):  # events the flows inject are appended, and routed in turn
             for rule in await self.flows.rules_for(event.type, source_id):
-                if outcome is None:
-                    outcome = FlowsOutcome(profile, session)
-                    before = (encode(profile), encode(session))
+                outcome = outcome or FlowsOutcome(profile, session)
                 events[i] = await self._run_rule(rule, events[i], outcome, debug)
                 events.extend(outcome.injected[len(events) - sent :])
         if outcome is not None:
-            self._changes(outcome, before)
+            self._changes(outcome)
         return outcome
 
     async def schedule(self, resumes: list[tuple[ResumeArgs, float]]) -> None:
@@ -204,9 +207,12 @@ class Workflows:
             except StorageError as exc:
                 log.error("flow_resume_not_scheduled", flow_id=args.flow_id, node_id=args.node_id, error=str(exc))
 
-    def _changes(self, outcome: FlowsOutcome, before: tuple[bytes | None, bytes | None]) -> None:
-        outcome.profile_changed = encode(outcome.profile) != before[0]
-        outcome.session_changed = encode(outcome.session) != before[1]
+    def _changes(self, outcome: FlowsOutcome) -> None:
+        """Whether the flows changed the profile and session: their JSON before the first run against after the last."""
+        if outcome.before is None or outcome.after is None:
+            return
+        outcome.profile_changed = outcome.after[0] != outcome.before[0]
+        outcome.session_changed = outcome.after[1] != outcome.before[1]
         now = self._clock()
         if outcome.profile_changed and outcome.profile is not None:
             outcome.profile.metadata.time.update = now
@@ -221,7 +227,11 @@ class Workflows:
             log.warning("rule_flow_missing", rule_id=rule.id, flow_id=rule.flow.id)
             return event
         trace = debug or event.metadata.debug or flow.debug
-        run = await self.run(flow, outcome.profile, outcome.session, event, trace=trace, injected=len(outcome.injected))
+        run = await self.run(
+            flow, outcome.profile, outcome.session, event, trace=trace, injected_before=len(outcome.injected)
+        )
+        outcome.before = outcome.before or run.before
+        outcome.after = run.after
         ctx = run.ctx
         outcome.injected.extend(ctx.injected)
         outcome.profile, outcome.session, event = ctx.profile, ctx.session, ctx.event

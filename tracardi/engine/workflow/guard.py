@@ -70,34 +70,43 @@ class Checked:
     session: Session | None
     event: Event
     error: str | None = None
+    profile_json: bytes | None = None
+    """The profile's JSON as checked (to tell, without encoding again, whether flows changed it)."""
+    session_json: bytes | None = None
 
 
-def _revalidate(codec: Codec[T], doc: T, before: bytes, label: str) -> T:
+def _revalidate(codec: Codec[T], doc: T, before: bytes, label: str) -> tuple[T, bytes]:
     after = codec.encode(doc)
     if after is None:
         raise ValueError(f"the {label} holds a value that is not JSON")
     if after == before:
-        return doc
+        return doc, after
     try:
-        return codec.decoder.decode(after)
+        return codec.decoder.decode(after), after
     except msgspec.ValidationError as exc:
         raise ValueError(f"the {label} is invalid: {exc}") from exc
 
 
 def check(snapshot: Snapshot, profile: Profile | None, session: Session | None, event: Event) -> Checked:
     """Validate what a run left; on a problem return the snapshot's entities and the error."""
+    out = Checked(profile, session, event, None, snapshot.profile, snapshot.session)
     try:
         if profile is not None and snapshot.profile is not None:
-            profile = _revalidate(PROFILE, profile, snapshot.profile, "profile")
-            if profile.id != snapshot.profile_id:
+            new_profile, out.profile_json = _revalidate(PROFILE, profile, snapshot.profile, "profile")
+            if new_profile.id != snapshot.profile_id:
                 raise ValueError("a flow may not change the profile id")
+            out.profile = new_profile
         if session is not None and snapshot.session is not None:
-            session = _revalidate(SESSION, session, snapshot.session, "session")
-        return Checked(profile, session, _revalidate(EVENT, event, snapshot.event, "event"))
+            new_session, out.session_json = _revalidate(SESSION, session, snapshot.session, "session")
+            out.session = new_session
+        out.event, _ = _revalidate(EVENT, event, snapshot.event, "event")
+        return out
     except ValueError as exc:
         return Checked(
             PROFILE.decoder.decode(snapshot.profile) if snapshot.profile is not None else None,
             SESSION.decoder.decode(snapshot.session) if snapshot.session is not None else None,
             EVENT.decoder.decode(snapshot.event),
             f"{exc}; the flow's changes were undone",
+            snapshot.profile,
+            snapshot.session,
         )

@@ -64,12 +64,15 @@ def _snapshot(value: Any) -> Any:
     return msgspec.json.decode(raw)
 
 
-def _results(fired: Fired) -> list[Result]:
+def _results(fired: Fired, outputs: tuple[str, ...]) -> list[Result]:
+    """What a run fired, as a list; ActionError for a port the action does not declare (a bug in the action)."""
     if fired is None:
         return []
-    if isinstance(fired, Result):
-        return [fired]
-    return list(fired)
+    results = [fired] if isinstance(fired, Result) else list(fired)
+    for result in results:
+        if result.port not in outputs:
+            raise ActionError(f"fired an unknown port {result.port!r}")
+    return results
 
 
 class _Run:
@@ -97,13 +100,10 @@ class _Run:
         record = TraceStep(node=node.id, action=type(action).id, port=port) if self.trace else None
         if record is not None:
             record.input = _snapshot(payload)
-        started = time.perf_counter()
+        started = time.perf_counter() if record is not None else 0.0
         error: str | None = None
         try:
-            results = _results(await action.run(payload, ctx))
-            bad = next((r.port for r in results if r.port not in type(action).outputs), None)
-            if bad is not None:
-                raise ActionError(f"action {type(action).id!r} fired an unknown port {bad!r}")
+            results = _results(await action.run(payload, ctx), type(action).outputs)
         except ActionError as exc:
             error, results = str(exc), []
         except Exception as exc:  # noqa: BLE001 - a node is a boundary: its failure goes to its error port or stops the flow
