@@ -142,3 +142,13 @@ async def test_two_rules_running_one_injecting_flow_store_two_events(server: Run
     ids = r.json()["events"]
     types = [(await server.client.get(f"/api/events/{i}", headers=server.admin)).json()["type"] for i in ids]
     assert types.count("echoed") == 2 and len(set(ids)) == len(ids)
+
+
+async def test_a_dry_run_shows_the_events_a_flow_would_inject_and_stores_none(server: Running) -> None:
+    doc = chain("dry", node("inj", "inject-event", type="order", properties={"n": "{{ event@properties.n }}"}))
+    sample = {"flow": doc, "event": {"type": "buy", "properties": {"n": 2}}}
+    r = await server.client.post("/api/flows/dry-run", json=sample, headers=server.admin)
+    assert r.status_code == 200, r.text
+    injected = r.json()["injected"]
+    assert [(e["type"], e["properties"]) for e in injected] == [("order", {"n": 2})]
+    assert (await server.client.get(f"/api/events/{injected[0]['id']}", headers=server.admin)).status_code == 404
