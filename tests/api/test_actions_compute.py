@@ -4,10 +4,15 @@ their own rules. A bad config of each family gets a 422 naming the node."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.api.flows_helpers import chain, edge, flow, install, node
 from tests.conftest import Running, payload
+from tracardi.workers import WorkerOptions, WorkersOptions, run_workers
+
+FAST = WorkersOptions(default=WorkerOptions(max_tries=3, backoff_min=0.01, backoff_max=0.02, poll=0.05))
 
 
 async def _profile(server: Running, profile_id: str) -> dict:
@@ -152,3 +157,16 @@ async def test_a_dry_run_shows_the_events_a_flow_would_inject_and_stores_none(se
     injected = r.json()["injected"]
     assert [(e["type"], e["properties"]) for e in injected] == [("order", {"n": 2})]
     assert (await server.client.get(f"/api/events/{injected[0]['id']}", headers=server.admin)).status_code == 404
+
+
+async def test_an_event_injected_by_a_resumed_branch_is_stored(server: Running) -> None:
+    nodes = [node("start", "start"), node("bg", "background"), node("inj", "inject-event", type="later"),
+             node("end", "end")]  # fmt: skip
+    edges = [edge("start", "bg"), edge("bg", "inj", port="output"), edge("inj", "end")]
+    await install(server, flow("bg-inject", nodes, edges), "slow")
+    r = await server.track(payload({"type": "slow"}, debug=True))
+    assert r.status_code == 200, r.text
+    await asyncio.wait_for(run_workers(server.services.workers(), FAST, asyncio.Event(), burst=True), 30)
+    page = await server.client.get(f"/api/profiles/{r.json()['profile']['id']}/events", headers=server.admin)
+    assert page.status_code == 200, page.text
+    assert "later" in [e["type"] for e in page.json()["items"]]
