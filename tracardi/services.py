@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,12 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import msgspec
 
 from tracardi.api import ApiServices
-from tracardi.domain.errors import InvalidInput
-from tracardi.domain.flow import Flow, Rule
-from tracardi.domain.source import EventSource
 from tracardi.engine import (
     Background,
     Heartbeat,
@@ -29,9 +24,11 @@ from tracardi.engine import (
     TaskService,
     Tracker,
 )
+from tracardi.engine.profiling import Profiler, ProfilingService
 from tracardi.engine.workflow import ACTIONS, RESUME, ActionRegistry, FlowResumer, FlowService, Workflows
 from tracardi.log import get_logger
 from tracardi.metrics import Metrics
+from tracardi.resources import declare_flows, declare_profiling, declared_resources
 from tracardi.settings import Settings, SettingsError
 from tracardi.storage import DocumentStore, Leases, Locks, Queue, StorageError
 from tracardi.storage.embedded import SqliteDocumentStore, SqliteQueue
@@ -66,6 +63,7 @@ class Services:
     tasks: TaskService
     flows: FlowService
     workflows: Workflows
+    profiling: ProfilingService
 
     def api(self) -> ApiServices:
         """The subset the HTTP layer uses."""
@@ -82,6 +80,7 @@ class Services:
             tasks=self.tasks,
             flows=self.flows,
             workflows=self.workflows,
+            profiling=self.profiling,
             options=self.settings.api,
         )
 
@@ -156,46 +155,6 @@ def admin_token(settings: Settings, data_dir: Path) -> str:
     return token
 
 
-class _ResourceFile(msgspec.Struct, forbid_unknown_fields=True):
-    sources: list[EventSource] = []
-    rules: list[Rule] = []
-    flows: list[Flow] = []
-
-
-def declared_resources(settings: Settings) -> _ResourceFile:
-    """Resources declared in ``<config dir>/<resources>/*.toml`` (``[[sources]]``, ``[[rules]]``, ``[[flows]]``)."""
-    found = _ResourceFile()
-    if not settings.config_dir:
-        return found
-    folder = Path(settings.config_dir) / settings.runtime.resources
-    for path in sorted(folder.glob("*.toml")):
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-            part = msgspec.convert(data, _ResourceFile, strict=False)
-        except (tomllib.TOMLDecodeError, msgspec.ValidationError) as exc:
-            raise SettingsError(f"resource file {path}: {exc}") from exc
-        found.sources.extend(part.sources)
-        found.rules.extend(part.rules)
-        found.flows.extend(part.flows)
-    return found
-
-
-async def _declare_flows(declared: _ResourceFile, flows: FlowService) -> None:
-    """Create or replace the declared flows, then rules (validated as the admin API does; a bad one stops the start)."""
-    now = _utcnow()
-    try:
-        for flow in declared.flows:
-            await flows.save_flow(flow, now)
-            log.info("flow_declared", flow_id=flow.id, enabled=flow.enabled)
-        for rule in declared.rules:
-            await flows.save_rule(rule, now)
-            log.info("rule_declared", rule_id=rule.id, flow_id=rule.flow.id)
-    except InvalidInput as exc:
-        where = "; ".join(f"{'.'.join(map(str, e.loc[1:]))}: {e.msg}" for e in exc.errors)
-        raise SettingsError(f"declared resource: {exc.detail} ({where})") from exc
-
-
 @asynccontextmanager
 async def open_services(settings: Settings, metrics: Metrics | None = None) -> AsyncIterator[Services]:
     """Build the adapters and services; on exit flush buffered writes and close connections."""
@@ -213,13 +172,18 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
         background = Background(queue)
         flows = FlowService(store, ActionRegistry(ACTIONS), ttl=settings.workflows.cache_ttl)
         workflows = Workflows(flows, settings.workflows, background=background, http=http)
-        tracker = Tracker(store, sources, locks, options=settings.tracker, metrics=metrics, workflows=workflows)
+        profiling = ProfilingService(store, ttl=settings.profiling.cache_ttl)
+        profiler = Profiler(profiling, store, locks, settings.profiling)
+        tracker = Tracker(
+            store, sources, locks, options=settings.tracker, metrics=metrics, workflows=workflows, profiler=profiler
+        )
         await tracker.warm_up()
-        declared = declared_resources(settings)
-        for source in declared.sources:
-            await sources.save(source)
-            log.info("source_declared", source_id=source.id, enabled=source.enabled)
-        await _declare_flows(declared, flows)
+        for path, resources in declared_resources(settings):
+            for source in resources.sources:
+                await sources.save(source)
+                log.info("source_declared", source_id=source.id, enabled=source.enabled)
+            await declare_flows(flows, path, resources)
+            await declare_profiling(profiling, path, resources)
         token = admin_token(settings, data_dir)
         yield Services(
             settings,
@@ -245,6 +209,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
             TaskService(store, _utcnow),
             flows,
             workflows,
+            profiling,
         )
     finally:
         await http.aclose()

@@ -16,6 +16,7 @@ import msgspec
 
 from tracardi.api import ApiOptions
 from tracardi.engine import JobsOptions, TrackerOptions
+from tracardi.engine.profiling import ProfilingOptions
 from tracardi.engine.workflow import WorkflowOptions
 from tracardi.secret import Secret
 from tracardi.storage.opensearch import OpenSearchOptions
@@ -97,6 +98,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     workers: WorkersOptions = msgspec.field(default_factory=WorkersOptions)
     jobs: JobsOptions = msgspec.field(default_factory=JobsOptions)
     workflows: WorkflowOptions = msgspec.field(default_factory=WorkflowOptions)
+    profiling: ProfilingOptions = msgspec.field(default_factory=ProfilingOptions)
     config_dir: str = ""
     """Folder of the config file that was loaded (set by the loader)."""
 

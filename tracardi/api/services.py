@@ -9,6 +9,7 @@ import msgspec
 
 from tracardi.domain.payload import TrackerPayload
 from tracardi.engine import Background, JobService, QueueService, RecordService, SourceService, TaskService, Tracker
+from tracardi.engine.profiling import ProfilingService
 from tracardi.engine.workflow import FlowService, Workflows
 from tracardi.metrics import Metrics
 
@@ -46,6 +47,7 @@ class ApiServices:
     tasks: TaskService
     flows: FlowService
     workflows: Workflows
+    profiling: ProfilingService
     options: ApiOptions = field(default_factory=ApiOptions)
     payload_decoder: msgspec.json.Decoder[TrackerPayload] = field(
         default_factory=lambda: msgspec.json.Decoder(TrackerPayload)

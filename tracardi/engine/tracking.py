@@ -25,6 +25,7 @@ from tracardi.engine._validate import check_payload
 from tracardi.engine._visit import fill_new_session, merge_context, take_utm, timezone_of, user_agent_of
 from tracardi.engine.ids import IdFactory
 from tracardi.engine.profiles import find_profile
+from tracardi.engine.profiling import Profiler, ProfilingService
 from tracardi.engine.sources import SourceService
 from tracardi.engine.useragent import parse_user_agent
 from tracardi.engine.workflow import FlowsOutcome, Workflows
@@ -103,8 +104,10 @@ class Tracker:
         clock: Callable[[], datetime] = _utcnow,
         new_id: Callable[[], str] | None = None,
         workflows: Workflows | None = None,
+        profiler: Profiler | None = None,
     ) -> None:
         self._store = store
+        self._profiler = profiler or Profiler(ProfilingService(store), store, locks)
         self._sources = sources
         self._locks = locks
         self._options = options or TrackerOptions()
@@ -213,6 +216,9 @@ class _Call:
         session_changed = self._update_session(session, session_new, profile)
         profile_changed = self._update_profile(profile, session_new) if profile else False
         events = self._events(session, profile, profile_new, session_new)
+        tracked = events[: len(self.payload.events)]
+        profiler = self.t._profiler
+        profile_changed = await profiler.before_flows(tracked, profile, session, self.now) or profile_changed
         flows = await self._run_flows(events, profile, session)
         if flows is not None:
             profile, session = flows.profile, flows.session or session
@@ -220,17 +226,20 @@ class _Call:
                 profile_changed or flows.profile_changed,
                 session_changed or flows.session_changed,
             )
-        ops: list[Put[Any]] = []
-        if profile is not None and self.flags.save_profile and (profile_new or profile_changed):
-            ops.append(_put(PROFILES, profile, stored_profile, profile_new))
-        if self.flags.save_session and (session_new or session_changed):
-            ops.append(_put(SESSIONS, session, stored_session, stored_session is None))
-        stored = [e for e in events if e.config.get("save", True) is not False] if self.flags.save_events else []
-        ops.extend(Put(EVENTS, e.id, e) for e in stored)
-        if flows is not None:
-            ops.extend(Put(FLOW_TRACES, t.id, t) for t in flows.traces)
-        created = profile if profile_new and ops and ops[0].index is PROFILES else None
-        await self._write(ops, created)
+        # merge keys and segments; merge locks are held, and merged-away profiles deleted, around the write
+        saved_profile = profile if self.flags.save_profile else None
+        async with profiler.after_flows(tracked, saved_profile, session, self.now) as resolved:
+            ops: list[Put[Any]] = []
+            if profile is not None and self.flags.save_profile and (profile_new or profile_changed or resolved):
+                ops.append(_put(PROFILES, profile, stored_profile, profile_new))
+            if self.flags.save_session and (session_new or session_changed):
+                ops.append(_put(SESSIONS, session, stored_session, stored_session is None))
+            stored = [e for e in events if e.config.get("save", True) is not False] if self.flags.save_events else []
+            ops.extend(Put(EVENTS, e.id, e) for e in stored)
+            if flows is not None:
+                ops.extend(Put(FLOW_TRACES, t.id, t) for t in flows.traces)
+            created = profile if profile_new and ops and ops[0].index is PROFILES else None
+            await self._write(ops, created)
         if flows is not None and self.t._workflows is not None:
             await self.t._workflows.schedule(flows.resumes)
         self._count(profile_new, session_new, len(events))

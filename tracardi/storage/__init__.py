@@ -2,12 +2,17 @@
 
 from tracardi.storage.errors import InvalidQuery, NotFound, StorageError, Unavailable, VersionConflict
 from tracardi.storage.indices import (
+    EVENT_RESHAPING,
+    EVENT_SCHEMAS,
+    EVENT_TO_PROFILE,
     EVENTS,
     FLOW_TRACES,
     FLOWS,
     JOB_RUNS,
+    MERGE_KEYS,
     PROFILES,
     RULES,
+    SEGMENTS,
     SESSIONS,
     SOURCES,
     TASKS,
@@ -32,11 +37,16 @@ from tracardi.storage.ports import (
 
 __all__ = [
     "EVENTS",
+    "EVENT_RESHAPING",
+    "EVENT_SCHEMAS",
+    "EVENT_TO_PROFILE",
     "FLOWS",
     "FLOW_TRACES",
     "JOB_RUNS",
+    "MERGE_KEYS",
     "PROFILES",
     "RULES",
+    "SEGMENTS",
     "SESSIONS",
     "SOURCES",
     "TASKS",

@@ -11,9 +11,12 @@ from starlette.routing import Route
 
 from tracardi import __version__
 from tracardi.api.errors import json_response
+from tracardi.api.routes.admin.profiling import KINDS
+from tracardi.api.routes.admin.search import ProfileSearch
 from tracardi.api.routes.admin.sources import SourceInput
 from tracardi.domain import Event, EventSource, Profile, Session, TrackerPayload, TrackResponse
 from tracardi.domain.flow import Flow, FlowTrace, Rule
+from tracardi.domain.identity import MergeKeys
 from tracardi.engine.workflow import ActionInfo, DryRunInput, DryRunResult
 
 
@@ -24,7 +27,19 @@ class ErrorBody(msgspec.Struct):
     errors: list[dict[str, Any]] = []
 
 
-_MODELS = (TrackerPayload, TrackResponse, EventSource, SourceInput, Profile, Session, Event, ErrorBody)
+_MODELS = (
+    TrackerPayload,
+    TrackResponse,
+    EventSource,
+    SourceInput,
+    Profile,
+    Session,
+    Event,
+    ErrorBody,
+    ProfileSearch,
+    *(kind.index.doc_type for _, kind in KINDS),
+    MergeKeys,
+)
 _WORKFLOW_MODELS = (Rule, Flow, FlowTrace, DryRunInput, DryRunResult, ActionInfo)
 
 
@@ -91,6 +106,15 @@ def _admin_paths() -> dict[str, Any]:
             "get": _op(f"Get a {model.lower()}", "admin", {"200": _json(_ref(model)), **_errors(404)}, auth=True),
             "delete": _op(f"Delete a {model.lower()}", "admin", {"200": _json({}), **_errors(404)}, auth=True),
         }
+    paths["/api/profiles/search"] = {
+        "post": _op(
+            "Search profiles with a TQL condition, newest first (422 names the position and token of a syntax error)",
+            "admin",
+            {"200": _page("Profile"), **_errors(413, 422)},
+            body="ProfileSearch",
+            auth=True,
+        )
+    }
     paths["/api/profiles/{id}/sessions"] = {
         "get": _op("Sessions of a profile", "admin", {"200": _page("Session")}, auth=True)
     }
@@ -137,6 +161,31 @@ def _workflow_paths() -> dict[str, Any]:
     }
 
 
+def _profiling_paths() -> dict[str, Any]:
+    """Segments, event-to-profile mappings, reshapings, event schemas (same five routes each) and merge keys."""
+    paths: dict[str, Any] = {}
+    for path, kind in KINDS:
+        name, title = kind.index.doc_type.__name__, kind.title.lower()
+        one = _json(_ref(name))
+        paths[f"/api{path}"] = {
+            "get": _op(f"List {title}s", "profiling", {"200": _page(name)}, auth=True),
+            "post": _op(
+                f"Create or replace a {title}", "profiling", {"201": one, "200": one, **_errors(413, 422)}, name, True
+            ),
+        }
+        paths[f"/api{path}/{{id}}"] = {
+            "get": _op(f"Get a {title}", "profiling", {"200": one, **_errors(404)}, auth=True),
+            "put": _op(f"Create or replace a {title}", "profiling", {"200": one, **_errors(413, 422)}, name, True),
+            "delete": _op(f"Delete a {title}", "profiling", {"200": _json({}), **_errors(404)}, auth=True),
+        }
+    keys = _json(_ref("MergeKeys"))
+    paths["/api/merge-keys"] = {
+        "get": _op("The merge keys", "profiling", {"200": keys}, auth=True),
+        "put": _op("Set the merge keys", "profiling", {"200": keys, **_errors(422)}, "MergeKeys", True),
+    }
+    return paths
+
+
 def build_openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route."""
     _, components = msgspec.json.schema_components(
@@ -163,6 +212,7 @@ def build_openapi() -> dict[str, Any]:
         "/metrics": {"get": _op("Prometheus metrics", "health", {"200": {"description": "text exposition"}})},
         **_admin_paths(),
         **_workflow_paths(),
+        **_profiling_paths(),
     }
     return {
         "openapi": "3.1.0",

@@ -1,15 +1,25 @@
-"""The admin API under /api: bearer-token auth, event sources, and stored records."""
+"""The admin API under /api: bearer-token auth, sources, records, search, workflows, profiling, background work."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount
 
-from tracardi.api.routes.admin import flows, jobs, queues, records, sources, tasks
+from tracardi.api.routes.admin import flows, jobs, profiling, queues, records, search, sources, tasks
 
 
 def admin_mount() -> BaseRoute:
     return Mount(
-        "/api", routes=[*sources.routes, *records.routes, *queues.routes, *jobs.routes, *tasks.routes, *flows.routes]
+        "/api",
+        routes=[
+            *sources.routes,
+            *records.routes,
+            *search.routes,
+            *queues.routes,
+            *jobs.routes,
+            *tasks.routes,
+            *flows.routes,
+            *profiling.routes,
+        ],
     )
 
 
