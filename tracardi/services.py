@@ -25,7 +25,7 @@ from tracardi.engine import (
     Tracker,
 )
 from tracardi.engine.profiling import Profiler, ProfilingService
-from tracardi.engine.workflow import ACTIONS, RESUME, ActionRegistry, FlowResumer, FlowService, Workflows
+from tracardi.engine.workflow import ACTIONS, RESUME, ActionDeps, ActionRegistry, FlowResumer, FlowService, Workflows
 from tracardi.log import get_logger
 from tracardi.metrics import Metrics
 from tracardi.resources import declare_flows, declare_profiling, declared_resources
@@ -171,9 +171,10 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
         locks = InProcessLocks()
         background = Background(queue)
         flows = FlowService(store, ActionRegistry(ACTIONS), ttl=settings.workflows.cache_ttl)
-        workflows = Workflows(flows, settings.workflows, background=background, http=http)
         profiling = ProfilingService(store, ttl=settings.profiling.cache_ttl)
         profiler = Profiler(profiling, store, locks, settings.profiling)
+        deps = ActionDeps(http=http, segment_now=profiler.segment_now)
+        workflows = Workflows(flows, settings.workflows, background=background, deps=deps)
         tracker = Tracker(
             store, sources, locks, options=settings.tracker, metrics=metrics, workflows=workflows, profiler=profiler
         )

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import msgspec
 
 from tracardi.domain.event import Event
@@ -17,7 +16,7 @@ from tracardi.domain.profile import Profile
 from tracardi.domain.session import Session
 from tracardi.domain.tql import evaluate, parse
 from tracardi.engine.background import Background
-from tracardi.engine.workflow.action import Continuation, FlowContext
+from tracardi.engine.workflow.action import ActionDeps, Continuation, FlowContext
 from tracardi.engine.workflow.compile import CompiledFlow
 from tracardi.engine.workflow.guard import Snapshot, check
 from tracardi.engine.workflow.runner import FlowLimits, RunResult, run_flow
@@ -119,11 +118,11 @@ class Workflows:
         *,
         background: Background | None = None,
         clock: Callable[[], datetime] = _utcnow,
-        http: httpx.AsyncClient | None = None,
+        deps: ActionDeps | None = None,
     ) -> None:
         self.flows = flows
         self._background = background
-        self._http = http
+        self._deps = deps or ActionDeps()
         self.options = options or WorkflowOptions()
         self._limits = self.options.limits()
         self._clock = clock
@@ -151,7 +150,7 @@ class Workflows:
             flow=meta,
             now=self._clock(),
             debug=trace,
-            http=self._http,
+            deps=self._deps,
             inject_budget=budget,
         )
         result = await run_flow(flow, ctx, self._limits, trace=trace, resume=resume)

@@ -8,6 +8,7 @@ from tracardi.engine.workflow.actions.data import CopyData, Decrement, DeleteDat
 from tracardi.engine.workflow.actions.dates import DateOperation
 from tracardi.engine.workflow.actions.events import InjectEvent
 from tracardi.engine.workflow.actions.flow_control import End, Log, Start
+from tracardi.engine.workflow.actions.identity import MergeProfiles, SegmentProfile
 from tracardi.engine.workflow.actions.lists import AppendToList, KeyCounter, RemoveFromList
 from tracardi.engine.workflow.actions.math_ops import MathOperation
 from tracardi.engine.workflow.actions.profile import (
@@ -60,6 +61,8 @@ ACTIONS: tuple[type[Action[Any]], ...] = (
     SetResponse,
     InjectEvent,
     Webhook,
+    MergeProfiles,
+    SegmentProfile,
 )
 """Every action this version runs; the registry, the validator and ``GET /api/actions`` use this list."""
 

@@ -1,6 +1,6 @@
 """Webhook call: an HTTP request out of a flow, with its answer on the payload.
 
-The request goes through the process's shared ``httpx.AsyncClient`` (``ctx.http``, built once by the composition
+The request goes through the process's shared ``httpx.AsyncClient`` (``ctx.deps.http``, built once by the composition
 root), never a client per call. Each attempt is bounded by ``timeout`` as a whole (connect, send and read); a
 timeout, a network error, a 5xx or a 429 is retried up to ``retries`` times, waiting ``backoff`` seconds, then
 twice that, and so on. All of it counts against the flow's ``workflows.max_seconds``, so keep
@@ -93,7 +93,7 @@ class Webhook(Action[WebhookConfig]):
         self._source = parse_ref(config.source) if config.source is not None else None
 
     async def run(self, payload: Any, ctx: FlowContext) -> Fired:
-        client = ctx.http
+        client = ctx.deps.http
         if client is None:
             raise ActionError("this process has no HTTP client for webhooks")
         request = self._request(client, ctx)
