@@ -17,6 +17,7 @@ from tracardi.api import ApiServices
 from tracardi.engine import (
     Background,
     Heartbeat,
+    ImportService,
     JobService,
     QueueService,
     RecordService,
@@ -35,6 +36,7 @@ from tracardi.storage.embedded import SqliteDocumentStore, SqliteQueue
 from tracardi.storage.indices import ALL_INDICES
 from tracardi.storage.memory import InProcessLeases, InProcessLocks
 from tracardi.storage.opensearch import OpenSearchDocumentStore
+from tracardi.storage.readers import reader_factory
 from tracardi.storage.redis import RedisLeases, RedisQueue
 from tracardi.workers import WorkerDeps
 
@@ -64,6 +66,7 @@ class Services:
     flows: FlowService
     workflows: Workflows
     profiling: ProfilingService
+    imports: ImportService
 
     def api(self) -> ApiServices:
         """The subset the HTTP layer uses."""
@@ -82,6 +85,7 @@ class Services:
             workflows=self.workflows,
             profiling=self.profiling,
             options=self.settings.api,
+            imports=self.imports,
         )
 
     def workers(self) -> WorkerDeps:
@@ -91,6 +95,7 @@ class Services:
             store=self.store,
             metrics=self.metrics,
             tasks=self.tasks,
+            imports=self.imports,
             delayed={RESUME: FlowResumer(self.workflows, self.store, self.locks)},
         )
 
@@ -131,6 +136,11 @@ async def _open_queue(settings: Settings, store: DocumentStore) -> tuple[Queue, 
     embedded = SqliteQueue(store)
     await embedded.migrate()
     return embedded, InProcessLeases()
+
+
+def import_folder(settings: Settings) -> Path:
+    """The folder the admin API imports files from (``imports.folder``, else ``<storage.path>/imports``)."""
+    return Path(settings.imports.folder or Path(settings.storage.path) / "imports")
 
 
 def _utcnow() -> datetime:
@@ -186,6 +196,10 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
             await declare_flows(flows, path, resources)
             await declare_profiling(profiling, path, resources)
         token = admin_token(settings, data_dir)
+        background = Background(queue)
+        folder = import_folder(settings)
+        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        opener = reader_factory(folder, max_line_bytes=settings.imports.max_line_bytes)
         yield Services(
             settings,
             store,
@@ -211,6 +225,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
             flows,
             workflows,
             profiling,
+            ImportService(store, background, tracker, sources, opener, _utcnow, settings.imports),
         )
     finally:
         await http.aclose()

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from tracardi.api import ApiOptions
-from tracardi.engine import JobsOptions, TrackerOptions
+from tracardi.engine import ImportsOptions, JobsOptions, TrackerOptions
 from tracardi.engine.profiling import ProfilingOptions
 from tracardi.engine.workflow import WorkflowOptions
 from tracardi.secret import Secret
@@ -99,6 +99,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     jobs: JobsOptions = msgspec.field(default_factory=JobsOptions)
     workflows: WorkflowOptions = msgspec.field(default_factory=WorkflowOptions)
     profiling: ProfilingOptions = msgspec.field(default_factory=ProfilingOptions)
+    imports: ImportsOptions = msgspec.field(default_factory=ImportsOptions)
     config_dir: str = ""
     """Folder of the config file that was loaded (set by the loader)."""
 

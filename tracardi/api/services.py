@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 import msgspec
 
 from tracardi.domain.payload import TrackerPayload
-from tracardi.engine import Background, JobService, QueueService, RecordService, SourceService, TaskService, Tracker
+from tracardi.engine import (
+    Background,
+    ImportService,
+    JobService,
+    QueueService,
+    RecordService,
+    SourceService,
+    TaskService,
+    Tracker,
+)
 from tracardi.engine.profiling import ProfilingService
 from tracardi.engine.workflow import FlowService, Workflows
 from tracardi.metrics import Metrics
@@ -53,3 +62,4 @@ class ApiServices:
         default_factory=lambda: msgspec.json.Decoder(TrackerPayload)
     )
     encoder: msgspec.json.Encoder = field(default_factory=msgspec.json.Encoder)
+    imports: ImportService | None = None

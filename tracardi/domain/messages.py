@@ -11,6 +11,8 @@ from typing import Any
 
 import msgspec
 
+from tracardi.domain.imports import ImportSpec
+
 EVENT_PROPS_TO_TRAITS = "event_props_to_event_traits:worker"
 DESTINATIONS = "destinations:worker"
 DELAYED = "scheduler:delayed"
@@ -61,7 +63,15 @@ class DelayedCall(msgspec.Struct, frozen=True, kw_only=True, tag="delayed-call",
     args: dict[str, Any] = {}
 
 
-Message = CopyEventPropsToTraits | CopyEventPropsToTraitsWhere | SendToWebhook | DelayedCall
+class ImportData(msgspec.Struct, frozen=True, kw_only=True, tag="import-data", tag_field="kind"):
+    """Run part ``slice`` of the import ``import_id`` (started by the import service, which keeps its record)."""
+
+    import_id: str
+    slice: int = 0
+    spec: ImportSpec
+
+
+Message = CopyEventPropsToTraits | CopyEventPropsToTraitsWhere | SendToWebhook | DelayedCall | ImportData
 """Every message a worker of this version understands."""
 
 

@@ -2,6 +2,7 @@
 
 from tracardi.engine.background import Background, QueueService
 from tracardi.engine.heartbeat import Heartbeat
+from tracardi.engine.imports import ImportFailed, ImportService, ImportsOptions
 from tracardi.engine.jobs import JobService, JobsOptions
 from tracardi.engine.records import RecordService
 from tracardi.engine.sources import SourceService, normalize_source
@@ -12,6 +13,9 @@ from tracardi.engine.traits import copy_props_to_traits
 __all__ = [
     "Background",
     "Heartbeat",
+    "ImportFailed",
+    "ImportService",
+    "ImportsOptions",
     "JobService",
     "JobsOptions",
     "QueueService",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tracardi.domain.event import Event
 from tracardi.domain.flow import Flow, FlowTrace, Rule
 from tracardi.domain.identity import TOKENS_FIELD, MergeKeys
+from tracardi.domain.imports import ImportRecord, RowError
 from tracardi.domain.jobs import JobRun
 from tracardi.domain.mapping import EventToProfile
 from tracardi.domain.profile import Profile
@@ -37,6 +38,9 @@ JOB_RUNS: Index[JobRun] = Index("job-run", JobRun, fields=("name", "started"))
 
 TASKS: Index[TaskProgress] = Index("task", TaskProgress, fields=("started",))
 
+IMPORTS: Index[ImportRecord] = Index("import", ImportRecord, fields=("created",))
+IMPORT_ERRORS: Index[RowError] = Index("import-error", RowError, fields=("import_id", "line"))
+
 RULES: Index[Rule] = Index("rule", Rule, fields=("name",))
 FLOWS: Index[Flow] = Index("flow", Flow, fields=("name",))
 FLOW_TRACES: Index[FlowTrace] = Index("flow-trace", FlowTrace, fields=("event_id", "time"))
@@ -63,4 +67,6 @@ ALL_INDICES = (
     RULES,
     FLOWS,
     FLOW_TRACES,
+    IMPORTS,
+    IMPORT_ERRORS,
 )

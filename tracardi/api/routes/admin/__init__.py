@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount
 
-from tracardi.api.routes.admin import flows, jobs, profiling, queues, records, search, sources, tasks
+from tracardi.api.routes.admin import flows, imports, jobs, profiling, queues, records, search, sources, tasks
 
 
 def admin_mount() -> BaseRoute:
@@ -19,6 +19,7 @@ def admin_mount() -> BaseRoute:
             *tasks.routes,
             *flows.routes,
             *profiling.routes,
+            *imports.routes,
         ],
     )
 
