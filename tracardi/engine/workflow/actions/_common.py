@@ -1,4 +1,4 @@
-"""What several action families share: where a computed value goes, and reading a required value."""
+"""What several action families share: where a computed value goes, reading a required value, JSON templates."""
 
 from __future__ import annotations
 
@@ -9,17 +9,12 @@ from typing import Any
 from tracardi.domain import refs
 from tracardi.domain.dotpath import MISSING
 from tracardi.domain.template import render
-from tracardi.engine.workflow.action import ActionError, FlowContext, Result, parse_ref
+from tracardi.engine.workflow.action import ActionError, FlowContext, Result
 
 OUT_WITH_ERROR: tuple[str, ...] = ("payload", "error")
 _ONE = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 RESULT = "payload@result"
 """The default target of a computed value: the ``result`` key of the payload passed on."""
-
-
-def check_target(text: str) -> None:
-    """ValueError (a 422 naming the field) unless ``text`` is a writable reference."""
-    parse_ref(text, writable=True)
 
 
 def put(ctx: FlowContext, target: refs.Ref, value: Any) -> Result:
