@@ -1,5 +1,6 @@
 """Storage ports and errors: what the engine and the entry points may import from storage."""
 
+from tracardi.storage.aggregations import INTERVALS, Interval, TermBucket, TimeBucket
 from tracardi.storage.errors import InvalidQuery, NotFound, StorageError, Unavailable, VersionConflict
 from tracardi.storage.indices import EVENTS, JOB_RUNS, PROFILES, SESSIONS, SOURCES, TASKS
 from tracardi.storage.ports import (
@@ -22,6 +23,7 @@ from tracardi.storage.ports import (
 
 __all__ = [
     "EVENTS",
+    "INTERVALS",
     "JOB_RUNS",
     "PROFILES",
     "SESSIONS",
@@ -31,6 +33,7 @@ __all__ = [
     "Delete",
     "DocumentStore",
     "Index",
+    "Interval",
     "InvalidQuery",
     "Job",
     "Leases",
@@ -42,6 +45,8 @@ __all__ = [
     "Queue",
     "QueueStats",
     "StorageError",
+    "TermBucket",
+    "TimeBucket",
     "Unavailable",
     "VersionConflict",
     "Versioned",

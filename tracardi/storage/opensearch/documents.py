@@ -18,7 +18,9 @@ import msgspec
 from opensearchpy import AsyncOpenSearch
 
 from tracardi.domain.query import Condition, Sort
+from tracardi.storage.aggregations import Interval, TermBucket, TimeBucket, check_size, spans
 from tracardi.storage.errors import InvalidQuery, NotFound, StorageError, Unavailable
+from tracardi.storage.opensearch import _aggregate as aggregate
 from tracardi.storage.opensearch import _writes as writes
 from tracardi.storage.opensearch._client import call, make_client
 from tracardi.storage.opensearch._indices import IndexNames, index_body, template_body
@@ -367,6 +369,31 @@ class OpenSearchDocumentStore:
             if len(hits) < page_size:
                 return
             after = hits[-1]["sort"]
+
+    async def terms(
+        self, index: Index[T], field: str, where: Condition | None = None, *, size: int = 10
+    ) -> list[TermBucket]:
+        """The ``size`` most frequent values of ``field`` among the matches (a terms aggregation)."""
+        body = aggregate.terms_body(field, where, check_size(size))
+        alias = self._of(index).alias
+        return aggregate.terms_answer(field, await self._call(lambda: self._client.search(body=body, index=alias)))
+
+    async def date_histogram(
+        self,
+        index: Index[T],
+        field: str,
+        where: Condition | None = None,
+        *,
+        interval: Interval,
+        since: datetime,
+        until: datetime,
+    ) -> list[TimeBucket]:
+        """Matches per calendar interval of ``field`` over ``[since, until)``, empty intervals included."""
+        wanted = spans(interval, since, until)
+        body = aggregate.histogram_body(field, where, wanted)
+        alias = self._of(index).alias
+        counts = aggregate.histogram_answer(await self._call(lambda: self._client.search(body=body, index=alias)))
+        return [TimeBucket(span.start, span.end, count) for span, count in zip(wanted, counts, strict=True)]
 
     async def delete_where(self, index: Index[T], where: Condition) -> int:
         """Delete every match (delete_by_query, after a refresh so recent writes are seen); return how many."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount
 
-from tracardi.api.routes.admin import jobs, queues, records, sources, tasks
+from tracardi.api.routes.admin import jobs, queues, records, sources, stats, tasks
 
 
 def admin_mount() -> BaseRoute:
-    return Mount("/api", routes=[*sources.routes, *records.routes, *queues.routes, *jobs.routes, *tasks.routes])
+    return Mount(
+        "/api", routes=[*sources.routes, *stats.routes, *records.routes, *queues.routes, *jobs.routes, *tasks.routes]
+    )
 
 
 __all__ = ["admin_mount"]
