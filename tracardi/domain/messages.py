@@ -7,7 +7,7 @@ keyword-only Structs tagged by ``kind``; every field added later gets a default 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -61,7 +61,14 @@ class DelayedCall(msgspec.Struct, frozen=True, kw_only=True, tag="delayed-call",
     args: dict[str, Any] = {}
 
 
-Message = CopyEventPropsToTraits | CopyEventPropsToTraitsWhere | SendToWebhook | DelayedCall
+class MigrateUp(msgspec.Struct, frozen=True, kw_only=True, tag="migrate-up", tag_field="kind"):
+    """Upgrade the store's schema (``migrate up``): copy outdated indices into new versions, ``batch`` documents a
+    request, recording progress under the job id; a re-run resumes what a crashed one left."""
+
+    batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+
+
+Message = CopyEventPropsToTraits | CopyEventPropsToTraitsWhere | SendToWebhook | DelayedCall | MigrateUp
 """Every message a worker of this version understands."""
 
 
@@ -72,5 +79,6 @@ QUEUE_MESSAGES: dict[str, Any] = {
     EVENT_PROPS_TO_TRAITS: TraitsCopy,
     DESTINATIONS: SendToWebhook,
     DELAYED: DelayedCall,
+    MIGRATION: MigrateUp,
 }
 """The message each served queue takes (what the admin API may start as a task)."""

@@ -3,6 +3,7 @@
 from tracardi.storage.aggregations import INTERVALS, Interval, TermBucket, TimeBucket
 from tracardi.storage.errors import InvalidQuery, NotFound, StorageError, Unavailable, VersionConflict
 from tracardi.storage.indices import EVENTS, JOB_RUNS, PROFILES, SESSIONS, SOURCES, TASKS
+from tracardi.storage.migration import IndexStatus, MigrationStep, Migrator, Report
 from tracardi.storage.ports import (
     DeadLetter,
     Delete,
@@ -33,17 +34,21 @@ __all__ = [
     "Delete",
     "DocumentStore",
     "Index",
+    "IndexStatus",
     "Interval",
     "InvalidQuery",
     "Job",
     "Leases",
     "Locks",
+    "MigrationStep",
+    "Migrator",
     "NotFound",
     "Outbox",
     "Page",
     "Put",
     "Queue",
     "QueueStats",
+    "Report",
     "StorageError",
     "TermBucket",
     "TimeBucket",

@@ -14,7 +14,9 @@ from tracardi.domain.messages import (
     DELAYED,
     DESTINATIONS,
     EVENT_PROPS_TO_TRAITS,
+    MIGRATION,
     DelayedCall,
+    MigrateUp,
     SendToWebhook,
     TraitsCopy,
 )
@@ -22,7 +24,7 @@ from tracardi.engine import TaskService
 from tracardi.log import get_logger
 from tracardi.metrics import Metrics
 from tracardi.storage import DocumentStore, Queue
-from tracardi.workers.handlers import DelayedCalls, DelayedFn, PropsToTraits, Webhooks
+from tracardi.workers.handlers import DelayedCalls, DelayedFn, Migration, PropsToTraits, Webhooks
 from tracardi.workers.runner import Abort, Consumer, JobState, Retry, WorkerOptions, backoff, consumer_name
 
 log = get_logger("workers")
@@ -68,6 +70,7 @@ def build_consumers(deps: WorkerDeps, options: WorkersOptions, http: httpx.Async
         ),
         Consumer(deps.queue, DESTINATIONS, SendToWebhook, Webhooks(http), options.for_queue(DESTINATIONS), **common),
         Consumer(deps.queue, DELAYED, DelayedCall, DelayedCalls(deps.delayed), options.for_queue(DELAYED), **common),
+        Consumer(deps.queue, MIGRATION, MigrateUp, Migration(deps.tasks), options.for_queue(MIGRATION), **common),
     ]
 
 

@@ -113,22 +113,27 @@ class OpenSearchDocumentStore:
             raise StorageError(f"cannot create index {physical}: {error}")
 
     async def _partitions_of(self, names: IndexNames) -> set[str]:
+        """The month aliases of a partitioned kind (each resolves to the month's current version)."""
         loaded = self._partitions.get(names.alias)
         if loaded is not None and time.monotonic() - loaded[0] < _PARTITION_TTL:
             return loaded[1]
-        found = await self._call(lambda: self._client.indices.get_alias(index=f"{names.physical}-*"))
-        partitions = set(found) | (loaded[1] if loaded else set())
+        pattern = f"{names.alias}-*"
+        found = await self._call(lambda: self._client.indices.get_alias(name=pattern, params={"ignore": 404}))
+        months = {a for entry in found.values() if isinstance(entry, dict) for a in entry.get("aliases") or {}}
+        partitions = months | (loaded[1] if loaded else set())
         self._partitions[names.alias] = (time.monotonic(), partitions)
         return partitions
 
-    async def _ensure_partition(self, names: IndexNames, physical: str) -> None:
-        if physical in await self._partitions_of(names):
+    async def _ensure_partition(self, names: IndexNames, month: str) -> None:
+        """Create the month's first index with the read alias and the month alias, unless the month exists."""
+        if month in await self._partitions_of(names):
             return
         async with self._partition_lock:
-            if physical in self._partitions[names.alias][1]:
+            if month in self._partitions[names.alias][1]:
                 return
-            await self._create(physical, index_body(self._options, {names.alias: {}}, names))
-            self._partitions[names.alias][1].add(physical)
+            aliases = {names.alias: {}, month: {"is_write_index": True}}
+            await self._create(names.first_partition(month), index_body(self._options, aliases, names))
+            self._partitions[names.alias][1].add(month)
 
     async def close(self) -> None:
         """Release the connections; calling it again does nothing."""
@@ -244,12 +249,12 @@ class OpenSearchDocumentStore:
         if not names.partitioned:
             return names.alias
         if seen is not None:
-            return seen.physical
+            return names.month_alias(seen.physical)  # not the index: a migration may have switched the month
         if item.source is None:  # a delete of a partitioned document that was looked up and is missing
             return None
-        physical = names.partition(item.source)
-        await self._ensure_partition(names, physical)
-        return physical
+        month = names.partition(item.source)
+        await self._ensure_partition(names, month)
+        return month
 
     async def _lookups(self, wave: list[writes.Planned]) -> dict[tuple[str, str], Seen | None]:
         """Current state of the documents whose write needs it and whose last seen state will not do."""
