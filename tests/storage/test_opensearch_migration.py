@@ -153,5 +153,5 @@ async def test_a_verification_that_finds_documents_missing_fails(
         if step.stage == "replay" and step.alias == "mig.profile":
             await new._client.delete(index=step.target, id="p1", params={"refresh": "true"})
 
-    with pytest.raises(StorageError, match="mig.profile"):
+    with pytest.raises(StorageError, match=r"mig\.profile"):
         await Migrations(new, lose_documents).up(batch=10)
