@@ -153,7 +153,24 @@ def _stats_paths() -> dict[str, Any]:
         _query("interval", "bucket size; at most 1000 buckets between since and until", interval),
         *_EVENT_FILTER,
     ]
-    return {"/api/events/count-by-type": {"get": by_type}, "/api/events/histogram": {"get": histogram}}
+    status = {
+        "type": "object",
+        "properties": {
+            "alias": _STRING,
+            "current": {"type": ["string", "null"]},
+            "count": {"type": "integer"},
+            "up_to_date": {"type": "boolean"},
+            "pending": {"type": ["string", "null"]},
+            "old": {"type": "array", "items": _STRING},
+        },
+    }
+    listing = {"type": "object", "properties": {"items": {"type": "array", "items": status}}}
+    migrations = _op("Schema version of each index and event month", "admin", {"200": _json(listing)}, auth=True)
+    return {
+        "/api/events/count-by-type": {"get": by_type},
+        "/api/events/histogram": {"get": histogram},
+        "/api/migrations": {"get": migrations},
+    }
 
 
 def build_openapi() -> dict[str, Any]:
