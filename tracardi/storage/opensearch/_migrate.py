@@ -154,18 +154,38 @@ class Migrations:
         done = 0
         while True:
             body: dict[str, Any] = {"size": batch, "sort": [{ID: "asc"}], "version": True, "query": {"match_all": {}}}
+            if step.stage != "copy":
+                body["_source"] = False  # read ids and versions; fetch the few documents that need copying
             if after is not None:
                 body["search_after"] = after
             answer = await self._call(lambda b=body: self._client.search(index=step.source, body=b))  # type: ignore[misc]
             hits = answer["hits"]["hits"]
             if not hits:
                 break
-            await self._bulk(unit, step.target, hits)
-            done += len(hits)
-            await say(MigrationStep(step.alias, step.stage, step.source, step.target, done, step.total))
             after = hits[-1]["sort"]
+            if step.stage != "copy":  # later passes send only what the target lacks or holds older
+                hits = await self._sources(step.source, await self._behind(step.target, hits))
+            if hits:
+                await self._bulk(unit, step.target, hits)
+            done += len(answer["hits"]["hits"])
+            await say(MigrationStep(step.alias, step.stage, step.source, step.target, done, step.total))
         if not done:
             await say(step)
+
+    async def _behind(self, target: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The hits whose document ``target`` lacks or holds at an older version (a realtime get of versions)."""
+        body = {"ids": [hit["_id"] for hit in hits]}
+        answer = await self._call(lambda: self._client.mget(index=target, body=body, params={"_source": "false"}))
+        held = {doc["_id"]: int(doc["_version"]) for doc in answer["docs"] if doc.get("found")}
+        return [hit for hit in hits if held.get(hit["_id"], 0) < int(hit["_version"])]
+
+    async def _sources(self, source: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The current documents (with versions) of these hits, read from ``source`` in real time."""
+        if not hits:
+            return []
+        body = {"ids": [hit["_id"] for hit in hits]}
+        answer = await self._call(lambda: self._client.mget(index=source, body=body))
+        return [doc for doc in answer["docs"] if doc.get("found")]
 
     async def _bulk(self, unit: _Unit, target: str, hits: list[dict[str, Any]]) -> None:
         lines: list[bytes] = []
