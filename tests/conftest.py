@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 from osmem_server import OsmemServer
 
 from tracardi import log as logging_setup
@@ -53,6 +55,18 @@ def osmem_server() -> Iterator[OsmemServer]:
 def redis_url() -> str:
     """The Redis the test run uses (started by scripts/with-redis.sh when none answered)."""
     return os.environ.get("TRACARDI_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
+    """A key prefix of this test's own (tests share one Redis); its keys are deleted afterwards."""
+    prefix = f"tracardi-test:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = aioredis.Redis.from_url(redis_url)
+    keys = [key async for key in client.scan_iter(match=prefix + "*", count=1000)]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
 
 
 SettingsFactory = Callable[..., Settings]

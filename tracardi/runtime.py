@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import AsyncIterator, Generator
 from typing import Any
@@ -97,6 +98,21 @@ async def _serve_api(server: _Server, stop: asyncio.Event) -> None:
     await serving
 
 
+def settle_heap(threshold: int) -> None:
+    """Freeze what start-up built out of the garbage collector's sight, and collect the young less often.
+
+    Every collection of the oldest generation walks every live container object; with modules, compiled
+    user-agent rules and caches in the heap, that cost about a sixth of the /track time under load. The
+    request path frees nearly everything by reference counting, so a larger young threshold lets little pile up.
+    Only the process the runtime owns does this, never an application that embeds Tracardi.
+    """
+    gc.collect()
+    gc.freeze()
+    if threshold > 0:
+        _, middle, old = gc.get_threshold()
+        gc.set_threshold(threshold, middle, old)
+
+
 async def run(settings: Settings, roles: tuple[str, ...]) -> None:
     """Run the roles until SIGTERM/SIGINT, then drain and close."""
     stop = asyncio.Event()
@@ -111,6 +127,7 @@ async def run(settings: Settings, roles: tuple[str, ...]) -> None:
             storage=settings.storage.backend,
             data=settings.storage.path,
         )
+        settle_heap(settings.runtime.gc_threshold)
         try:
             async with asyncio.TaskGroup() as group:
                 if "api" in roles:

@@ -75,6 +75,11 @@ class RuntimeOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     """Seconds to finish in-flight work on SIGTERM/SIGINT before cancelling it."""
     resources: str = "resources"
     """Folder of declared resources (sources), relative to the config file's folder."""
+    gc_threshold: int = 20_000
+    """Allocations between young-generation garbage collections once started (0: Python's default of 700).
+
+    At start the process freezes what it has built (modules, compiled rules, caches) out of the collector's sight;
+    with that and a larger first threshold, collection stops costing a sixth of the /track time."""
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

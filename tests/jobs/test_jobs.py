@@ -25,12 +25,13 @@ from tracardi.storage import EVENTS, SESSIONS
 from tracardi.storage.redis import RedisLeases
 
 VISIT_END = {"name": "visit-end", "kind": "visit-end", "source": "demo", "interval": 60, "idle": 0.01}
+INACTIVE = {"name": "inactive", "kind": "session-inactive", "source": "demo", "interval": 60, "idle": 0.5}
 BEAT = {"name": "beat", "kind": "profile-event", "source": "demo", "cron": "0 3 * * *", "event_type": "heartbeat"}
 
 
 @pytest.fixture
 async def services(make_settings: SettingsFactory) -> AsyncIterator[Services]:
-    async with open_services(make_settings(jobs={"definitions": [VISIT_END, BEAT]})) as svc:
+    async with open_services(make_settings(jobs={"definitions": [VISIT_END, INACTIVE, BEAT]})) as svc:
         yield svc
 
 
@@ -56,6 +57,7 @@ def test_every_host_computes_the_same_scheduled_time() -> None:
         ({"name": "x", "kind": "nope", "source": "s", "interval": 5}, "kind"),
         ({"name": "x", "kind": "visit-end", "source": "s", "interval": 5, "bogus": 1}, "bogus"),
         ({"name": " ", "kind": "visit-end", "source": "s", "interval": 5}, "needs a name"),
+        ({"name": "x", "kind": "session-inactive", "source": "s", "interval": 5, "idle": 60, "window": 30}, "window"),
     ],
 )
 def test_bad_job_definitions_stop_the_start(make_settings: SettingsFactory, spec: dict[str, Any], message: str) -> None:
@@ -79,6 +81,25 @@ async def test_visit_end_emits_visit_ended_through_the_tracker_once(services: Se
     assert again is not None and again.profiles == 0
     runs = await services.jobs.last_runs("visit-end")
     assert [r.profiles for r in runs] == [0, 1]
+
+
+async def test_session_inactive_registers_one_event_per_quiet_session(services: Services) -> None:
+    quiet = await track(services, payload())
+    await asyncio.sleep(0.6)
+    busy = await track(services, payload())  # active less than `idle` (0.5 s) ago: not inactive yet
+    now = datetime.now(UTC)
+    run = await services.jobs.run("inactive", now)
+    assert run is not None and (run.status, run.errors) == ("done", [])
+    marked = await services.store.query(EVENTS, Eq(field="type", value="session-inactive"), limit=50)
+    assert [e.doc.session.id for e in marked.items if e.doc.session] == [quiet.session.id]
+    assert marked.items[0].doc.profile is not None and marked.items[0].doc.profile.id == quiet.profile.id
+    await asyncio.sleep(0.6)
+    again = await services.jobs.run("inactive", now + timedelta(minutes=1))
+    assert again is not None and again.profiles == 1, "only the busy session is new; the quiet one is done"
+    marked = await services.store.query(EVENTS, Eq(field="type", value="session-inactive"), limit=50)
+    assert sorted(e.doc.session.id for e in marked.items if e.doc.session) == sorted(
+        [quiet.session.id, busy.session.id]
+    )
 
 
 async def test_profile_event_registers_an_event_per_profile(services: Services) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,18 +14,6 @@ from tracardi.storage import SOURCES, Put
 from tracardi.storage.embedded import SqliteDocumentStore, SqliteQueue
 from tracardi.storage.indices import ALL_INDICES
 from tracardi.storage.redis import RedisLeases, RedisQueue
-
-
-@pytest.fixture
-async def redis_prefix(redis_url: str) -> AsyncIterator[str]:
-    """A key prefix of this test's own; its keys are deleted afterwards."""
-    prefix = f"tracardi-test:{uuid.uuid4().hex[:12]}:"
-    yield prefix
-    client = aioredis.Redis.from_url(redis_url)
-    keys = [key async for key in client.scan_iter(match=prefix + "*", count=1000)]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
 
 
 class TestSqliteQueue(QueueContract):

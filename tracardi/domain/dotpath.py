@@ -5,6 +5,7 @@ Structs are walked by attribute, dicts by key, lists by integer index. Reads of 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
 import msgspec
@@ -44,7 +45,12 @@ def _step(obj: Any, key: str) -> Any:
 
 def get(obj: Any, path: str) -> Any:
     """The value at ``path``, or MISSING."""
-    for key in split(path):
+    return walk(obj, split(path))
+
+
+def walk(obj: Any, parts: Sequence[str]) -> Any:
+    """The value at an already split path (see ``split``), or MISSING: for callers that read one path often."""
+    for key in parts:
         obj = _step(obj, key)
         if obj is MISSING:
             return MISSING
@@ -73,3 +79,19 @@ def _assign(obj: Any, key: str, value: Any) -> None:
         setattr(obj, key, value)
     else:
         raise TypeError(f"cannot set {key!r} on {type(obj).__name__}")
+
+
+def delete(obj: Any, path: str) -> bool:
+    """Remove the value at ``path`` (a Struct field is reset to None); False when there was nothing to remove."""
+    parts = split(path)
+    parent = get(obj, ".".join(parts[:-1])) if len(parts) > 1 else obj
+    key = parts[-1]
+    if isinstance(parent, dict):
+        return parent.pop(key, MISSING) is not MISSING
+    if isinstance(parent, list) and key.lstrip("-").isdigit() and -len(parent) <= int(key) < len(parent):
+        del parent[int(key)]
+        return True
+    if isinstance(parent, msgspec.Struct) and key in parent.__struct_fields__:
+        setattr(parent, key, None)
+        return True
+    return False

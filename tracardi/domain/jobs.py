@@ -7,7 +7,7 @@ from typing import Literal
 
 import msgspec
 
-JobKind = Literal["visit-end", "profile-event"]
+JobKind = Literal["visit-end", "session-inactive", "profile-event"]
 
 
 class JobSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -17,7 +17,9 @@ class JobSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     """Unique name; with the scheduled time it makes the run's id."""
     kind: JobKind
     """``visit-end``: emit ``visit-ended`` for sessions idle longer than ``idle`` seconds after visit-started.
-    ``profile-event``: register ``event_type`` for every profile (in ``segment`` when given)."""
+    ``session-inactive``: register ``event_type`` (default ``session-inactive``) once for each session that was
+    active within ``window`` seconds but not for the last ``idle`` seconds.
+    ``profile-event``: register ``event_type`` (default ``heartbeat``) for every profile (in ``segment`` if given)."""
     source: str
     """The event source the job's events are tracked through (rules and flows run on them as on any event)."""
     interval: float = 0.0
@@ -25,9 +27,12 @@ class JobSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     cron: str = ""
     """A crontab expression (minute hour day month weekday), UTC; instead of ``interval``."""
     idle: float = 1800.0
-    """visit-end: seconds since the session's last update after which the visit has ended."""
-    event_type: str = "heartbeat"
-    """profile-event: the event type registered."""
+    """visit-end, session-inactive: seconds since the session's last update after which it qualifies."""
+    window: float = 86400.0
+    """session-inactive: only sessions updated within this many seconds are looked at (wider than the schedule's
+    period, so no session falls between two runs)."""
+    event_type: str = ""
+    """profile-event, session-inactive: the event type registered (empty: the kind's default)."""
     segment: str = ""
     """profile-event: only profiles in this segment (empty: every profile)."""
     enabled: bool = True
@@ -38,9 +43,16 @@ class JobSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
             return "a job needs a name"
         if (self.interval > 0) == bool(self.cron.strip()):
             return f"job {self.name!r}: give exactly one of interval (seconds > 0) or cron"
-        if self.kind == "visit-end" and self.idle <= 0:
+        if self.kind in ("visit-end", "session-inactive") and self.idle <= 0:
             return f"job {self.name!r}: idle must be > 0"
+        if self.kind == "session-inactive" and self.window <= self.idle:
+            return f"job {self.name!r}: window must be longer than idle"
         return None
+
+    @property
+    def event(self) -> str:
+        """The event type the job registers."""
+        return self.event_type.strip() or ("session-inactive" if self.kind == "session-inactive" else "heartbeat")
 
 
 class JobRun(msgspec.Struct, kw_only=True):

@@ -10,7 +10,7 @@ from tracardi.domain.query import And, Condition, Eq, Range, Sort, match_all
 from tracardi.domain.session import Session
 from tracardi.engine.tracking import Tracker
 from tracardi.log import get_logger
-from tracardi.storage import PROFILES, SESSIONS, DocumentStore, VersionConflict
+from tracardi.storage import EVENTS, PROFILES, SESSIONS, DocumentStore, VersionConflict
 
 log = get_logger("jobs")
 
@@ -58,6 +58,49 @@ class Heartbeat:
         except VersionConflict:
             log.info("visit_end_raced", session_id=session.id)  # a new event came in: the next run looks again
         return True
+
+    async def mark_inactive_sessions(
+        self, source: str, event_type: str, *, idle: float, window: float, errors: list[str]
+    ) -> int:
+        """Track ``event_type`` once for each session last updated between ``window`` and ``idle`` seconds ago.
+
+        A session that already has such an event since its last update is skipped, so repeated or overlapping
+        runs register it once; new activity on the session makes it qualify again later.
+        """
+        now = self._clock()
+        where = Range(
+            field="metadata.time.update", gte=now - timedelta(seconds=window), lt=now - timedelta(seconds=idle)
+        )
+        touched = 0
+        async for page in self._store.scan(SESSIONS, where, page_size=200):
+            for stored in page:
+                session = stored.doc
+                if await self._already_marked(session, event_type):
+                    continue
+                profile = OptionalRef(id=session.profile.id) if session.profile else None
+                payload = TrackerPayload(
+                    source=SourceRef(id=source),
+                    session=OptionalRef(id=session.id),
+                    profile=profile,
+                    events=[EventPayload(type=event_type)],
+                )
+                try:
+                    await self._tracker.track(payload, profile_less=profile is None)
+                    touched += 1
+                except Exception as exc:  # noqa: BLE001 - one session's failure is recorded and the run goes on
+                    errors.append(f"session {session.id}: {type(exc).__name__}: {exc}"[:500])
+        return touched
+
+    async def _already_marked(self, session: Session, event_type: str) -> bool:
+        since = session.metadata.time.update or session.metadata.time.insert
+        where: Condition = And(
+            items=(
+                Eq(field="session.id", value=session.id),
+                Eq(field="type", value=event_type),
+                Range(field="metadata.time.insert", gte=since),
+            )
+        )
+        return await self._store.count(EVENTS, where) > 0
 
     async def profile_event(self, source: str, event_type: str, segment: str, errors: list[str]) -> int:
         """Track ``event_type`` for every profile (in ``segment`` when given), in its latest session."""

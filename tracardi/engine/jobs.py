@@ -112,8 +112,12 @@ class JobService:
         match spec.kind:
             case "visit-end":
                 return await self._heartbeat.end_idle_visits(spec.source, spec.idle, errors)
+            case "session-inactive":
+                return await self._heartbeat.mark_inactive_sessions(
+                    spec.source, spec.event, idle=spec.idle, window=spec.window, errors=errors
+                )
             case "profile-event":
-                return await self._heartbeat.profile_event(spec.source, spec.event_type, spec.segment, errors)
+                return await self._heartbeat.profile_event(spec.source, spec.event, spec.segment, errors)
 
     async def last_runs(self, name: str, limit: int = 10) -> list[JobRun]:
         """The job's most recent runs, newest first."""

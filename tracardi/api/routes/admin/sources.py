@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,39 +11,20 @@ from tracardi.api._body import read_body
 from tracardi.api.errors import json_response, validation_error
 from tracardi.api.routes._common import page_body, page_params, services
 from tracardi.api.routes.admin._auth import admin
-from tracardi.domain.common import NamedEntity
 from tracardi.domain.errors import FieldError, InvalidInput
 from tracardi.domain.source import EventSource
 
 
-class SourceInput(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    """An event source as the admin API takes it (Tracardi's fields; ``type`` may be a bare string)."""
+class SourceInput(EventSource, kw_only=True, forbid_unknown_fields=True):
+    """An event source as the admin API takes it: Tracardi's fields, an optional id, ``type`` maybe a bare string."""
 
-    id: str | None = None
-    name: str = ""
-    type: str | list[str] = "rest"
-    bridge: NamedEntity | None = None
-    timestamp: datetime | None = None
-    description: str = "No description provided"
-    channel: str = ""
-    enabled: bool = True
-    transitional: bool = False
-    tags: list[str] = msgspec.field(default_factory=lambda: ["general"])
-    groups: list[str] = []
-    permanent_profile_id: bool = False
-    requires_consent: bool = False
-    manual: str | None = None
-    locked: bool = False
-    synchronize_profiles: bool = True
-    config: dict[str, Any] | None = None
-    production: bool = False
-    running: bool = False
+    id: str | None = None  # type: ignore[assignment]  # the path or a generated id fills it
+    type: str | list[str] = "rest"  # type: ignore[assignment]  # normalised to a list by to_source
 
     def to_source(self, source_id: str) -> EventSource:
         fields = msgspec.structs.asdict(self)
         fields["id"] = source_id
         fields["type"] = [self.type] if isinstance(self.type, str) else self.type
-        fields["bridge"] = self.bridge or NamedEntity(id="", name="")
         return EventSource(**fields)
 
 
