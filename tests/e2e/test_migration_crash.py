@@ -11,14 +11,10 @@ import asyncio
 import os
 import signal
 import sys
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
-import pytest
-import redis.asyncio as aioredis
 
 from tests.conftest import ADMIN_TOKEN, ROOT
 from tracardi.domain.common import Entity
@@ -41,17 +37,6 @@ EVENTS_SEEDED = 400
 JOB = "migrate-after-crash"
 
 
-@pytest.fixture
-async def prefix(redis_url: str) -> AsyncIterator[str]:
-    prefix = f"tracardi-test:{uuid.uuid4().hex[:12]}:"
-    yield prefix
-    client = aioredis.Redis.from_url(redis_url)
-    keys = [key async for key in client.scan_iter(match=prefix + "*", count=1000)]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
-
-
 async def _progress(store: OpenSearchDocumentStore) -> TaskProgress | None:
     found = await store.get(TASKS, JOB)
     return None if found is None else found.doc
@@ -67,11 +52,11 @@ async def _wait(store: OpenSearchDocumentStore, done: object, what: str, seconds
 
 
 async def test_a_migration_whose_worker_was_killed_resumes_in_the_next_worker(
-    tmp_path: Path, osmem_url: str, redis_url: str, prefix: str
+    tmp_path: Path, osmem_url: str, redis_url: str, redis_prefix: str
 ) -> None:
     old = OpenSearchDocumentStore(OpenSearchOptions(hosts=osmem_url, prefix="crash"), ALL_INDICES)
     new = OpenSearchDocumentStore(OpenSearchOptions(hosts=osmem_url, prefix="crash", sortable="any"), ALL_INDICES)
-    queue = RedisQueue.from_url(redis_url, prefix=prefix)
+    queue = RedisQueue.from_url(redis_url, prefix=redis_prefix)
     config = tmp_path / "tracardi.toml"
     config.write_text(CONFIG)
     env = {
@@ -82,7 +67,7 @@ async def test_a_migration_whose_worker_was_killed_resumes_in_the_next_worker(
         "TRACARDI_OPENSEARCH_PREFIX": "crash",
         "TRACARDI_OPENSEARCH_SORTABLE": "any",
         "TRACARDI_REDIS_URL": redis_url,
-        "TRACARDI_REDIS_PREFIX": prefix,
+        "TRACARDI_REDIS_PREFIX": redis_prefix,
         "TRACARDI_ADMIN_TOKEN": ADMIN_TOKEN,
         "TRACARDI_LOG_LEVEL": "warning",
     }

@@ -7,13 +7,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import pytest
-import redis
 
 from tests.conftest import ADMIN_TOKEN, ROOT, free_port
 from tests.e2e.test_two_processes import _call, _healthy, _wait_for
@@ -31,24 +26,12 @@ event_type = "heartbeat"
 """
 
 
-@pytest.fixture
-def prefix(redis_url: str) -> Iterator[str]:
-    """Redis keys of this test's own, deleted afterwards."""
-    prefix = f"tracardi-test:{uuid.uuid4().hex[:12]}:"
-    yield prefix
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(match=prefix + "*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
 PROFILES = 3
 TRACKS = 24  # per profile, spread over both API hosts
 
 
 def test_two_api_hosts_and_a_background_host_lose_no_update(
-    tmp_path: Path, redis_url: str, prefix: str, osmem_url: str
+    tmp_path: Path, redis_url: str, redis_prefix: str, osmem_url: str
 ) -> None:
     config = tmp_path / "config" / "tracardi.toml"
     config.parent.mkdir()
@@ -61,7 +44,7 @@ def test_two_api_hosts_and_a_background_host_lose_no_update(
         "TRACARDI_OPENSEARCH_HOSTS": osmem_url,
         "TRACARDI_OPENSEARCH_PREFIX": "scale",
         "TRACARDI_REDIS_URL": redis_url,
-        "TRACARDI_REDIS_PREFIX": prefix,
+        "TRACARDI_REDIS_PREFIX": redis_prefix,
         "TRACARDI_ADMIN_TOKEN": ADMIN_TOKEN,
         "TRACARDI_LOG_LEVEL": "warning",
         "TRACARDI_TRACKER_SYSTEM_EVENTS": "false",
