@@ -46,7 +46,8 @@ class TestOsmemContract(DocumentStoreContract):
 
     @pytest.fixture
     async def store(self, osmem_url: str) -> AsyncIterator[OpenSearchDocumentStore]:
-        options = OpenSearchOptions(hosts=osmem_url, prefix="t", sortable="any")
+        # a long timeout: on a loaded 2-core machine osmem needs more than 10 s for the 1 MB document of 55,000 keys
+        options = OpenSearchOptions(hosts=osmem_url, prefix="t", sortable="any", timeout=60.0)
         store = OpenSearchDocumentStore(options, CONTRACT_INDICES)
         await store.migrate()
         yield store
