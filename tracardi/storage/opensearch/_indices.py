@@ -11,6 +11,7 @@ is one document, whatever the index rollover.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from tracardi.storage.ports import Index
 
 SCHEMA_VERSION = 1
 NO_TIME = "none"
+_MONTH = re.compile(r"-(?:\d{4}\.\d{2}|none)")
 
 
 class IndexNames:
@@ -57,6 +59,10 @@ class IndexNames:
     def month_alias(self, physical: str) -> str:
         """The month alias of a partition index (``<alias>.v<N>-<month>`` -> ``<alias>-<month>``)."""
         return f"{self.alias}-{physical.rsplit('-', 1)[1]}"
+
+    def is_month(self, alias: str) -> bool:
+        """Whether ``alias`` is one of this kind's month aliases (not another kind's that shares the prefix)."""
+        return _MONTH.fullmatch(alias[len(self.alias) :]) is not None and alias.startswith(self.alias)
 
     def first_partition(self, month_alias: str) -> str:
         """The physical index a new month starts in (the code's schema version)."""

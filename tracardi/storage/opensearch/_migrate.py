@@ -85,8 +85,9 @@ class Migrations:
                 continue
             pattern = f"{names.alias}-*"
             found = await self._call(lambda p=pattern: self._client.indices.get_alias(name=p, params=_MISSING))  # type: ignore[misc]
-            months = {a for entry in found.values() if isinstance(entry, dict) for a in entry.get("aliases") or {}}
-            units += [_Unit(names, month, month.rsplit("-", 1)[1]) for month in sorted(months - {names.alias})]
+            aliases = {a for entry in found.values() if isinstance(entry, dict) for a in entry.get("aliases") or {}}
+            months = sorted(a for a in aliases if names.is_month(a))
+            units += [_Unit(names, month, month.rsplit("-", 1)[1]) for month in months]
         return units
 
     async def status(self) -> list[IndexStatus]:

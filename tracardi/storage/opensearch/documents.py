@@ -119,8 +119,8 @@ class OpenSearchDocumentStore:
             return loaded[1]
         pattern = f"{names.alias}-*"
         found = await self._call(lambda: self._client.indices.get_alias(name=pattern, params={"ignore": 404}))
-        months = {a for entry in found.values() if isinstance(entry, dict) for a in entry.get("aliases") or {}}
-        partitions = months | (loaded[1] if loaded else set())
+        aliases = {a for entry in found.values() if isinstance(entry, dict) for a in entry.get("aliases") or {}}
+        partitions = {a for a in aliases if names.is_month(a)} | (loaded[1] if loaded else set())
         self._partitions[names.alias] = (time.monotonic(), partitions)
         return partitions
 
