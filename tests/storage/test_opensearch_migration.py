@@ -155,3 +155,20 @@ async def test_a_verification_that_finds_documents_missing_fails(
 
     with pytest.raises(StorageError, match=r"mig\.profile"):
         await Migrations(new, lose_documents).up(batch=10)
+
+
+async def test_months_made_before_month_aliases_are_adopted(osmem_url: str) -> None:
+    """A partition with only the read alias (the earlier layout) gets its month alias from ``migrate()``."""
+    store = OpenSearchDocumentStore(OpenSearchOptions(hosts=osmem_url, prefix="legacy"), ALL_INDICES)
+    try:
+        client = store._client
+        await client.indices.create(index="legacy.event.v1-2024.05", body={"aliases": {"legacy.event": {}}})
+        source = {"id": "old-1", "type": "page-view", "source": {"id": "web"}, "metadata": {"time": {}}}
+        await client.index(index="legacy.event.v1-2024.05", id="old-1", body=source, params={"refresh": "true"})
+        await store.migrate()
+        aliases = await client.indices.get_alias(index="legacy.event.v1-2024.05")
+        assert aliases["legacy.event.v1-2024.05"]["aliases"]["legacy.event-2024.05"] == {"is_write_index": True}
+        got = await store.get(EVENTS, "old-1")
+        assert got is not None and got.doc.type == "page-view"
+    finally:
+        await store.close()

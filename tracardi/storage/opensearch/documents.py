@@ -97,6 +97,7 @@ class OpenSearchDocumentStore:
         if names.partitioned:
             body = template_body(names, self._options)
             await self._call(lambda: self._client.indices.put_index_template(name=names.template, body=body))
+            await self._adopt_months(names)
             await self._ensure_partition(names, names.month(datetime.now(UTC)))
             return
         exists = await self._call(lambda: self._client.indices.exists_alias(name=names.alias))
@@ -104,6 +105,19 @@ class OpenSearchDocumentStore:
             await self._create(
                 names.physical, index_body(self._options, {names.alias: {"is_write_index": True}}, names)
             )
+
+    async def _adopt_months(self, names: IndexNames) -> None:
+        """Give a month alias to partitions made before there were any (they had only the read alias)."""
+        pattern = f"{names.alias}.v*-*"
+        found = await self._call(lambda: self._client.indices.get_alias(index=pattern, params={"ignore": 404}))
+        actions = []
+        for physical, entry in found.items():
+            aliases = entry.get("aliases") if isinstance(entry, dict) else None
+            month = names.month_alias(physical)
+            if aliases and names.alias in aliases and names.is_month(month) and month not in aliases:
+                actions.append({"add": {"index": physical, "alias": month, "is_write_index": True}})
+        if actions:
+            await self._call(lambda: self._client.indices.update_aliases(body={"actions": actions}))
 
     async def _create(self, physical: str, body: dict[str, Any]) -> None:
         params = {"ignore": 400}  # an index another host created meanwhile is fine; other 400s are raised below
