@@ -6,10 +6,10 @@ STAMP := $(VENV)/.installed
 PORT ?= 8686
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt bench clean
+.PHONY: help install run test lint fmt bench bridges-bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version))"; exit 1; }
@@ -38,6 +38,9 @@ fmt: $(STAMP) ## format and auto-fix
 
 bench: $(STAMP) ## throughput and latency of /track against a bare Starlette ceiling (needs wrk)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bridges-bench: $(STAMP) ## queue bridges per broker against each broker's raw consume rate (needs the brokers)
+	$(BIN)/python bench/bridges.py $(BENCH_ARGS)
 
 clean: ## remove the virtual environment, caches and local data
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis data *.egg-info

@@ -33,12 +33,17 @@ class Scenario:
     title: str
     events: int
     returning: bool
+    event: tuple[str, dict[str, Any]] | None = None  # every event of the body is this (type, properties)
 
 
 SCENARIOS: dict[str, Scenario] = {
     "page-view": Scenario("page-view", "1 page-view, returning profile", events=1, returning=True),
     "ten-events": Scenario("ten-events", "10 events, returning profile", events=10, returning=True),
     "new-profile": Scenario("new-profile", "1 page-view, new profile", events=1, returning=False),
+    # routed by the rule bench/flows.py installs: if, set data, increase counter, add segment, end
+    "flow": Scenario(
+        "flow", "1 event through a 5-node flow", events=1, returning=True, event=("bench-flow", {"total": 150})
+    ),
 }
 
 
@@ -46,19 +51,20 @@ def _page(n: int) -> dict[str, str]:
     return {"url": f"https://shop.example/p/{n}", "path": f"/p/{n}", "title": f"P{n}"}
 
 
-def _event(i: int) -> dict[str, Any]:
-    kind, props = _MIXED[i % len(_MIXED)]
+def _event(i: int, fixed: tuple[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    kind, props = fixed or _MIXED[i % len(_MIXED)]
     page = _page(i % 5 + 1)
     return {"type": kind, "properties": props, "context": {"page": {"url": page["url"], "title": page["title"]}}}
 
 
-def body(events: int, pair: Pair | None) -> dict[str, Any]:
-    """A tracker payload with this many events, for a returning pair or (None) a brand-new visitor."""
+def body(events: int, pair: Pair | None, fixed: tuple[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A tracker payload with this many events (``fixed``: all of this type and properties), for a returning pair
+    or (None) a brand-new visitor."""
     payload: dict[str, Any] = {
         "source": {"id": SOURCE_ID},
         "context": {"browser": {"local": {"browser": {"userAgent": USER_AGENT}}}, "page": _page(1)},
         "properties": {},
-        "events": [_event(i) for i in range(events)],
+        "events": [_event(i, fixed) for i in range(events)],
         "options": {},
     }
     if pair is not None:
@@ -70,8 +76,8 @@ def body(events: int, pair: Pair | None) -> dict[str, Any]:
 def bodies(scenario: Scenario, pairs: list[Pair]) -> list[bytes]:
     """Every body wrk cycles through: one per pair, or one static body for new visitors."""
     if not scenario.returning:
-        return [_dump(body(scenario.events, None))]
-    return [_dump(body(scenario.events, pair)) for pair in pairs]
+        return [_dump(body(scenario.events, None, scenario.event))]
+    return [_dump(body(scenario.events, pair, scenario.event)) for pair in pairs]
 
 
 def _dump(payload: dict[str, Any]) -> bytes:

@@ -14,6 +14,8 @@ MIN_RPS = 3000.0
 MIN_RATIO = 0.25
 MAX_HALF_RATE_P99_MS = 20.0
 HEADLINE = "page-view"  # "single-event /track": one page-view per request, returning profile
+FLOW = "flow"  # one event through a rule's 5-node flow, compared with the headline on the server
+MIN_FLOW_SHARE = 0.60
 
 
 @dataclass(frozen=True)
@@ -53,12 +55,31 @@ def ratio(rows: list[Row], scenario: str) -> float | None:
     return server / ceiling if server is not None and ceiling else None
 
 
+def flow_share(rows: list[Row]) -> float | None:
+    """The server's flow-scenario rate as a share of its plain single-event rate, in this run."""
+    rates = {row.scenario: row.measured.rps for row in rows if row.target == "server"}
+    plain, flow = rates.get(HEADLINE), rates.get(FLOW)
+    return flow / plain if plain and flow is not None else None
+
+
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
 def checks(rows: list[Row], halves: list[HalfRate]) -> list[Check]:
-    """The issue's three targets for single-event /track on the server."""
+    """The issues' targets for single-event /track on the server, and the flow scenario's share of it."""
+    return [*_collector_checks(rows, halves), _flow_check(rows)]
+
+
+def _flow_check(rows: list[Row]) -> Check:
+    name = f"with a 5-node flow >= {MIN_FLOW_SHARE:.0%} of plain"
+    share = flow_share(rows)
+    if share is None:
+        return Check(name, "SKIP", f"needs the server with the {HEADLINE} and {FLOW} scenarios in this run")
+    return Check(name, _verdict(share >= MIN_FLOW_SHARE), f"{share:.1%}")
+
+
+def _collector_checks(rows: list[Row], halves: list[HalfRate]) -> list[Check]:
     head = next((r for r in rows if r.scenario == HEADLINE and r.target == "server"), None)
     if head is None:
         skip = f"needs the server and the {HEADLINE} scenario in this run"

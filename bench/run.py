@@ -13,6 +13,7 @@ import contextlib
 import datetime
 import os
 import platform
+import secrets
 import signal
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import flows
 import loadgen
 import payloads
 import procs
@@ -50,6 +52,7 @@ class Plan:
     client_cpu: int | None
     half_rate: bool
     out: Path
+    admin_token: str  # the server's, to install the flow scenario's rule and flow
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,6 +96,7 @@ def _plan(argv: Sequence[str] | None, wrk: str) -> Plan:
         wrk=wrk, targets=targets, scenarios=tuple(SCENARIOS[n] for n in names), duration=args.duration,
         warmup=args.warmup, connections=args.connections, pairs=args.pairs, port_base=args.port_base,
         target_cpu=target_cpu, client_cpu=client_cpu, half_rate=not args.no_half_rate, out=args.out,
+        admin_token=secrets.token_urlsafe(16),
     )  # fmt: skip
 
 
@@ -100,7 +104,9 @@ def _start_targets(plan: Plan, tmp: Path, stack: contextlib.ExitStack) -> dict[s
     """Start every target (stopped by `stack` whatever happens), then wait until each answers /healthz."""
     data = tmp / "data"
     data.mkdir()
-    env = dict(os.environ, TRACARDI_STORAGE_PATH=str(data), TRACARDI_LOG_LEVEL="warning")
+    env = dict(
+        os.environ, TRACARDI_STORAGE_PATH=str(data), TRACARDI_LOG_LEVEL="warning", TRACARDI_ADMIN_TOKEN=plan.admin_token
+    )
     argv = {"server": procs.server_argv(plan.port_base), "ceiling": procs.ceiling_argv(plan.port_base + 1)}
     port = {"server": plan.port_base, "ceiling": plan.port_base + 1}
     started: dict[str, Target] = {}
@@ -111,6 +117,8 @@ def _start_targets(plan: Plan, tmp: Path, stack: contextlib.ExitStack) -> dict[s
     for target in started.values():
         procs.wait_ready(target)
         print(f"{target.name:<8} ready on 127.0.0.1:{target.port} (pid {target.proc.pid})", flush=True)
+    if "server" in started and any(s.name == "flow" for s in plan.scenarios):
+        flows.install(started["server"].port, plan.admin_token)
     return started
 
 
@@ -179,6 +187,8 @@ def _bench(plan: Plan, targets: dict[str, Target], tmp: Path) -> tuple[list[repo
         for name, target in targets.items():
             bodies = _bodies_file(tmp, name, scenario, pairs[name])
             rows.append(_measure(plan, target, scenario, bodies))
+            if scenario.name == "flow" and name == "server":
+                flows.verify(target.port, plan.admin_token, pairs[name][0].profile)
             if plan.half_rate and scenario.name == report.HEADLINE and rows[-1].measured.rps > 0:
                 halves.append(_half_rate(plan, target, bodies, rows[-1].measured.rps))
     return rows, halves

@@ -27,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tracardi.commands import transfer_main
 
         return transfer_main(argv)
+    if argv and argv[0] == "import-data":
+        from tracardi.import_cli import import_main
+
+        return import_main(argv)
     if argv and argv[0] == "migrate":
         from tracardi.commands import migrate_main
 

@@ -43,6 +43,37 @@ class Metrics:
         )
         self.queue_dead = Gauge("tracardi_queue_dead", "Dead letters", ["queue"], registry=self.registry)
         self.inflight = Gauge("tracardi_requests_inflight", "HTTP requests in progress", registry=self.registry)
+        self._bridge_metrics()
+
+    def _bridge_metrics(self) -> None:
+        labels = ["source", "kind"]
+        self.bridge_consumed = Counter(
+            "tracardi_bridge_consumed", "Broker messages tracked and acknowledged", labels, registry=self.registry
+        )
+        self.bridge_failed = Counter(
+            "tracardi_bridge_failed",
+            "Broker messages sent to the dead-letter destination",
+            labels,
+            registry=self.registry,
+        )
+        self.bridge_duplicates = Counter(
+            "tracardi_bridge_duplicates",
+            "Redelivered broker messages found already stored (acknowledged, not tracked again)",
+            labels,
+            registry=self.registry,
+        )
+        self.bridge_lag = Gauge(
+            "tracardi_bridge_lag", "Messages waiting in the broker (where it tells)", labels, registry=self.registry
+        )
+        self.bridge_connected = Gauge(
+            "tracardi_bridge_connected", "1 while the bridge is connected to its broker", labels, registry=self.registry
+        )
+        self.bridge_reconnects = Counter(
+            "tracardi_bridge_reconnects",
+            "Reconnects after the broker connection was lost",
+            labels,
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 
 from tracardi import log as logging_setup
 from tracardi.api import STATE_KEY, create_app
+from tracardi.bridges import run_bridges
 from tracardi.jobs import run_jobs
 from tracardi.services import Services, open_services
 from tracardi.settings import Settings
@@ -77,13 +78,6 @@ def make_server(services: Services) -> _Server:
     return _Server(config)
 
 
-async def _idle_role(name: str, stop: asyncio.Event) -> None:
-    """A role with nothing configured on this host yet: it stays up so the process shape is the same."""
-    log.info("role_started", role=name, detail="no work configured for this role yet")
-    await stop.wait()
-    log.info("role_stopped", role=name)
-
-
 async def _serve_api(server: _Server, stop: asyncio.Event) -> None:
     serving = asyncio.create_task(server.serve())
     stopping = asyncio.create_task(stop.wait())
@@ -138,9 +132,8 @@ async def run(settings: Settings, roles: tuple[str, ...]) -> None:
                     group.create_task(
                         run_jobs(services.jobs, settings.jobs, stop, drain_timeout=settings.runtime.drain_timeout)
                     )
-                for role in roles:
-                    if role not in ("api", "workers", "jobs"):
-                        group.create_task(_idle_role(role, stop))
+                if "bridges" in roles:
+                    group.create_task(run_bridges(services.bridges(), settings.bridges, stop))
         finally:
             stop.set()
             log.info("stopping", detail="flushing writes and closing storage")

@@ -5,20 +5,18 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import msgspec
-
 from tracardi.api import ApiServices
-from tracardi.domain.source import EventSource
+from tracardi.bridges import BridgeDeps, check_source
 from tracardi.engine import (
     Background,
     Heartbeat,
+    ImportService,
     JobService,
     QueueService,
     RecordService,
@@ -26,14 +24,18 @@ from tracardi.engine import (
     TaskService,
     Tracker,
 )
+from tracardi.engine.profiling import Profiler, ProfilingService
+from tracardi.engine.workflow import ACTIONS, RESUME, ActionRegistry, FlowResumer, FlowService, Workflows
 from tracardi.log import get_logger
 from tracardi.metrics import Metrics
+from tracardi.resources import declare_flows, declare_profiling, declared_resources
 from tracardi.settings import Settings, SettingsError
 from tracardi.storage import DocumentStore, Leases, Locks, Migrator, Queue, StorageError
 from tracardi.storage.embedded import SqliteDocumentStore, SqliteMigrations, SqliteQueue
 from tracardi.storage.indices import ALL_INDICES
 from tracardi.storage.memory import InProcessLeases, InProcessLocks
 from tracardi.storage.opensearch import Migrations, OpenSearchDocumentStore
+from tracardi.storage.readers import reader_factory
 from tracardi.storage.redis import RedisLeases, RedisQueue
 from tracardi.workers import WorkerDeps
 
@@ -60,6 +62,10 @@ class Services:
     queues: QueueService
     jobs: JobService
     tasks: TaskService
+    flows: FlowService
+    workflows: Workflows
+    profiling: ProfilingService
+    imports: ImportService
 
     def api(self) -> ApiServices:
         """The subset the HTTP layer uses."""
@@ -74,12 +80,28 @@ class Services:
             jobs=self.jobs,
             background=self.background,
             tasks=self.tasks,
+            flows=self.flows,
+            workflows=self.workflows,
+            profiling=self.profiling,
             options=self.settings.api,
+            imports=self.imports,
+            check_source=check_source,
         )
 
     def workers(self) -> WorkerDeps:
         """What the workers role uses."""
-        return WorkerDeps(queue=self.queue, store=self.store, metrics=self.metrics, tasks=self.tasks)
+        return WorkerDeps(
+            queue=self.queue,
+            store=self.store,
+            metrics=self.metrics,
+            tasks=self.tasks,
+            imports=self.imports,
+            delayed={RESUME: FlowResumer(self.workflows, self.store, self.locks)},
+        )
+
+    def bridges(self) -> BridgeDeps:
+        """What the bridges role uses."""
+        return BridgeDeps(tracker=self.tracker, sources=self.sources, store=self.store, metrics=self.metrics)
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency's state: ``ok`` or what is wrong."""
@@ -129,6 +151,11 @@ async def _open_queue(settings: Settings, store: DocumentStore) -> tuple[Queue, 
     return embedded, InProcessLeases()
 
 
+def import_folder(settings: Settings) -> Path:
+    """The folder the admin API imports files from (``imports.folder``, else ``<storage.path>/imports``)."""
+    return Path(settings.imports.folder or Path(settings.storage.path) / "imports")
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -151,26 +178,6 @@ def admin_token(settings: Settings, data_dir: Path) -> str:
     return token
 
 
-class _SourceFile(msgspec.Struct, forbid_unknown_fields=True):
-    sources: list[EventSource] = []
-
-
-def declared_sources(settings: Settings) -> list[EventSource]:
-    """Event sources declared in ``<config dir>/<resources>/*.toml`` (``[[sources]]`` tables)."""
-    if not settings.config_dir:
-        return []
-    folder = Path(settings.config_dir) / settings.runtime.resources
-    found: list[EventSource] = []
-    for path in sorted(folder.glob("*.toml")):
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-            found.extend(msgspec.convert(data, _SourceFile, strict=False).sources)
-        except (tomllib.TOMLDecodeError, msgspec.ValidationError) as exc:
-            raise SettingsError(f"resource file {path}: {exc}") from exc
-    return found
-
-
 @asynccontextmanager
 async def open_services(settings: Settings, metrics: Metrics | None = None) -> AsyncIterator[Services]:
     """Build the adapters and services; on exit flush buffered writes and close connections."""
@@ -184,12 +191,26 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
         metrics = metrics or Metrics()
         sources = SourceService(store, ttl=settings.tracker.source_cache_ttl)
         locks = InProcessLocks()
-        tracker = Tracker(store, sources, locks, options=settings.tracker, metrics=metrics)
+        background = Background(queue)
+        flows = FlowService(store, ActionRegistry(ACTIONS), ttl=settings.workflows.cache_ttl)
+        workflows = Workflows(flows, settings.workflows, background=background)
+        profiling = ProfilingService(store, ttl=settings.profiling.cache_ttl)
+        profiler = Profiler(profiling, store, locks, settings.profiling)
+        tracker = Tracker(
+            store, sources, locks, options=settings.tracker, metrics=metrics, workflows=workflows, profiler=profiler
+        )
         await tracker.warm_up()
-        for source in declared_sources(settings):
-            await sources.save(source)
-            log.info("source_declared", source_id=source.id, enabled=source.enabled)
+        for path, resources in declared_resources(settings):
+            for source in resources.sources:
+                await sources.save(source)
+                log.info("source_declared", source_id=source.id, enabled=source.enabled)
+            await declare_flows(flows, path, resources)
+            await declare_profiling(profiling, path, resources)
         token = admin_token(settings, data_dir)
+        background = Background(queue)
+        folder = import_folder(settings)
+        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        opener = reader_factory(folder, max_line_bytes=settings.imports.max_line_bytes)
         yield Services(
             settings,
             store,
@@ -201,7 +222,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
             token,
             queue,
             leases,
-            Background(queue),
+            background,
             QueueService(queue, metrics=metrics),
             JobService(
                 settings.jobs.definitions,
@@ -212,6 +233,10 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
                 lease_ttl=settings.jobs.lease_ttl,
             ),
             TaskService(store, _utcnow, migrator_of(store)),
+            flows,
+            workflows,
+            profiling,
+            ImportService(store, background, tracker, sources, opener, _utcnow, settings.imports),
         )
     finally:
         if queue is not None:

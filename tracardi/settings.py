@@ -15,7 +15,10 @@ from typing import Any
 import msgspec
 
 from tracardi.api import ApiOptions
-from tracardi.engine import JobsOptions, TrackerOptions
+from tracardi.bridges import BridgesOptions
+from tracardi.engine import ImportsOptions, JobsOptions, TrackerOptions
+from tracardi.engine.profiling import ProfilingOptions
+from tracardi.engine.workflow import WorkflowOptions
 from tracardi.secret import Secret
 from tracardi.storage.opensearch import OpenSearchOptions
 from tracardi.workers import WorkersOptions
@@ -74,7 +77,7 @@ class RuntimeOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
     drain_timeout: float = 10.0
     """Seconds to finish in-flight work on SIGTERM/SIGINT before cancelling it."""
     resources: str = "resources"
-    """Folder of declared resources (sources), relative to the config file's folder."""
+    """Folder of declared resources (sources, rules, flows), relative to the config file's folder."""
     gc_threshold: int = 20_000
     """Allocations between young-generation garbage collections once started (0: Python's default of 700).
 
@@ -95,6 +98,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     runtime: RuntimeOptions = msgspec.field(default_factory=RuntimeOptions)
     workers: WorkersOptions = msgspec.field(default_factory=WorkersOptions)
     jobs: JobsOptions = msgspec.field(default_factory=JobsOptions)
+    bridges: BridgesOptions = msgspec.field(default_factory=BridgesOptions)
+    workflows: WorkflowOptions = msgspec.field(default_factory=WorkflowOptions)
+    profiling: ProfilingOptions = msgspec.field(default_factory=ProfilingOptions)
+    imports: ImportsOptions = msgspec.field(default_factory=ImportsOptions)
     config_dir: str = ""
     """Folder of the config file that was loaded (set by the loader)."""
 

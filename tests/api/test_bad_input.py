@@ -69,6 +69,18 @@ async def test_invalid_bodies_get_422_naming_the_field(server: Running, body: by
     assert await _counts(server) == before
 
 
+@pytest.mark.parametrize("path", ["/track", "/collect/page-view/demo", "/api/sources"])
+async def test_absurdly_nested_json_gets_422_not_500(server: Running, path: str) -> None:
+    """5,000 levels make the JSON decoder itself give up, before any depth check can run."""
+    body = b'{"source": {"id": "demo"}, "events": [{"type": "x", "properties": ' + b'{"a": ' * 5000 + b"1"
+    body += b"}" * 5000 + b"}]}"
+    before = await _counts(server)
+    r = await server.client.post(path, content=body, headers={"content-type": "application/json", **server.admin})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"][0] == "body"
+    assert await _counts(server) == before
+
+
 @pytest.mark.parametrize(
     ("source", "detail"),
     [

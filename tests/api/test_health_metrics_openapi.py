@@ -44,6 +44,9 @@ async def test_openapi_describes_collector_and_admin(server: Running) -> None:
         "/api/sources",
         "/api/profiles/{id}",
         "/api/profiles/{id}/events",
+        "/api/segments",
+        "/api/event-schemas/{id}",
+        "/api/merge-keys",
         "/healthz",
         "/readyz",
         "/metrics",
@@ -52,3 +55,4 @@ async def test_openapi_describes_collector_and_admin(server: Running) -> None:
     tracker = doc["components"]["schemas"]["TrackerPayload"]
     assert "source" in tracker["required"]
     assert "Profile" in doc["components"]["schemas"]
+    assert "mappings" in doc["components"]["schemas"]["EventToProfile"]["required"]

@@ -10,6 +10,7 @@ import pytest
 from tracardi.domain.profile import Profile
 from tracardi.domain.tql import MAX_LENGTH, TqlSyntaxError, evaluate, parse
 from tracardi.domain.tql.ast import And, Between, Compare, Field, In, Not, Or, Value
+from tracardi.domain.tql.parser import CACHED_LENGTH
 
 
 def _profile() -> Profile:
@@ -142,8 +143,13 @@ def test_hostile_input_is_refused_with_a_clear_error_not_a_recursion_error() -> 
         parse(None)  # type: ignore[arg-type]
 
 
-def test_parse_is_cached() -> None:
+def test_parse_is_cached_up_to_a_length() -> None:
     assert parse("profile@stats.visits > 3") is parse("profile@stats.visits > 3")
+    long = " OR ".join(f"traits.a{i} == {i}" for i in range(200))
+    assert len(long) > CACHED_LENGTH
+    assert parse(long) == parse(long)
+    assert parse(long) is not parse(long)  # huge distinct conditions cannot fill memory
+    assert evaluate(parse(long), {"profile": {"traits": {"a199": 199}}})
 
 
 @pytest.mark.parametrize(
@@ -206,6 +212,10 @@ def test_parse_is_cached() -> None:
         ('metadata.time.insert STARTS WITH "2024-05-01T12"', True),
         ('metadata.time.insert > "2024-05-01T12:29"', True),
         # NOT, field to field
+        ('traits.email NOT CONTAINS "@yahoo"', True),
+        ("stats.visits NOT BETWEEN 1 AND 4", True),
+        ('traits.email NOT STARTS WITH "ann"', False),
+        ('traits.email not ends with "ann"', True),
         ("NOT traits.age == 30", False),
         ("NOT NOT traits.age == 30", True),
         ("NOT traits.missing == 1", True),

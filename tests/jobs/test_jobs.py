@@ -58,6 +58,8 @@ def test_every_host_computes_the_same_scheduled_time() -> None:
         ({"name": "x", "kind": "visit-end", "source": "s", "interval": 5, "bogus": 1}, "bogus"),
         ({"name": " ", "kind": "visit-end", "source": "s", "interval": 5}, "needs a name"),
         ({"name": "x", "kind": "session-inactive", "source": "s", "interval": 5, "idle": 60, "window": 30}, "window"),
+        ({"name": "x", "kind": "profile-event", "source": "s", "interval": 5, "where": "stats.visits >"}, "where"),
+        ({"name": "x", "kind": "profile-event", "source": "s", "interval": 5, "where": "event@type == 'a'"}, "where"),
     ],
 )
 def test_bad_job_definitions_stop_the_start(make_settings: SettingsFactory, spec: dict[str, Any], message: str) -> None:
@@ -111,6 +113,19 @@ async def test_profile_event_registers_an_event_per_profile(services: Services) 
     assert len(beats.items) == 2
     mine = [e.doc for e in beats.items if e.doc.profile and e.doc.profile.id == first.profile.id]
     assert mine and mine[0].session is not None and mine[0].session.id == first.session.id
+
+
+async def test_profile_event_takes_a_tql_condition(make_settings: SettingsFactory) -> None:
+    spec = {**BEAT, "name": "loyal", "event_type": "loyal-beat", "where": "profile@stats.visits >= 2"}
+    async with open_services(make_settings(jobs={"definitions": [spec]})) as svc:
+        once = await track(svc, payload())
+        twice = await track(svc, payload())
+        await track(svc, payload(session={"id": str(uuid.uuid4())}, profile={"id": twice.profile.id}))
+        run = await svc.jobs.run("loyal", datetime.now(UTC), manual=True)
+        assert run is not None and run.profiles == 1
+        beats = await svc.store.query(EVENTS, Eq(field="type", value="loyal-beat"), limit=50)
+        assert [e.doc.profile.id for e in beats.items if e.doc.profile] == [twice.profile.id]
+        assert once.profile.id != twice.profile.id
 
 
 async def test_a_failing_job_is_recorded_as_failed(make_settings: SettingsFactory) -> None:

@@ -28,7 +28,7 @@ import msgspec
 import pytest
 
 from tests.storage.aggregate_contract import AggregationContract
-from tracardi.domain.query import And, Condition, Eq, Exists, In, Not, Or, Range, Sort
+from tracardi.domain.query import And, Condition, Eq, Exists, In, Not, Or, Prefix, Range, Sort, Substring, Suffix
 from tracardi.storage import (
     Delete,
     DocumentStore,
@@ -153,6 +153,26 @@ CONDITIONS: list[tuple[str, Condition, set[str]]] = [
     ("exists-list-empty-is-absent", Exists(field="tags"), {"d1", "d2", "d4", "d5"}),
     ("exists-free-list", Exists(field="data.nums"), {"d1", "d2", "d5"}),
     ("exists-only-empty-list", Exists(field="data.empty"), set()),
+    ("prefix", Prefix(field="name", value="ca"), {"d3"}),
+    ("prefix-empty-is-any-string", Prefix(field="name", value=""), ALL),
+    ("prefix-unicode", Prefix(field="name", value="Émi"), {"d5"}),
+    ("prefix-list-any", Prefix(field="tags", value="bl"), {"d1", "d2"}),
+    ("prefix-free", Prefix(field="data.color", value="re"), {"d1", "d5"}),
+    ("prefix-time-as-text", Prefix(field="time", value="2024-05-01T11"), {"d2"}),
+    ("prefix-number-never", Prefix(field="n", value="1"), set()),
+    ("suffix", Suffix(field="name", value="ol"), {"d3"}),
+    ("suffix-unicode", Suffix(field="name", value="☃"), {"d5"}),
+    ("suffix-list-any", Suffix(field="tags", value="ue"), {"d1", "d2"}),
+    ("suffix-longer-than-value", Suffix(field="name", value="xbob"), set()),
+    ("suffix-number-never", Suffix(field="n", value="1"), set()),
+    ("substring", Substring(field="name", value="li"), {"d1"}),
+    ("substring-case-sensitive", Substring(field="name", value="ALI"), set()),
+    ("substring-list-any", Substring(field="tags", value="lu"), {"d1", "d2"}),
+    ("substring-free-nested", Substring(field="data.nested.deep", value="x"), {"d1"}),
+    ("substring-object-never", Substring(field="data.nested", value="x"), set()),
+    ("substring-wildcards-are-literal", Substring(field="name", value="*"), set()),
+    ("substring-like-chars-are-literal", Substring(field="name", value="%"), set()),
+    ("not-substring", Not(item=Substring(field="name", value="a")), {"d2", "d5"}),
     ("and", And(items=(Eq(field="tags", value="red"), Range(field="n", gt=1))), {"d5"}),
     ("or", Or(items=(Eq(field="name", value="alice"), Eq(field="n", value=4))), {"d1", "d4"}),
     ("not-list", Not(item=Eq(field="tags", value="blue")), {"d3", "d4", "d5"}),
@@ -216,6 +236,9 @@ async def all_pages(
 
 class DocumentStoreContract(AggregationContract):
     """Behaviour every DocumentStore adapter must show; subclasses provide the ``store`` fixture."""
+
+    big_scale = 1.0
+    """Share of the full size the big-document test writes (a slow stand-in server may take less)."""
 
     @pytest.fixture(params=CONTRACT_INDICES, ids=["declared", "cached", "undeclared"])
     def index(self, request: pytest.FixtureRequest) -> Index[Doc]:
@@ -341,8 +364,11 @@ class DocumentStoreContract(AggregationContract):
         assert await store.count(index, Eq(field="tags", value="✓")) == 1
 
     async def test_a_big_document_round_trips(self, store: DocumentStore, index: Index[Doc]) -> None:
+        n = self.big_scale
         doc = Doc(
-            id="big", name="x" * 1_000_000, data={"list": list(range(50_000)), "map": {str(i): i for i in range(5000)}}
+            id="big",
+            name="x" * int(1_000_000 * n),
+            data={"list": list(range(int(50_000 * n))), "map": {str(i): i for i in range(int(5000 * n))}},
         )
         await store.put(index, doc.id, doc)
         got = await store.get(index, doc.id)
@@ -406,6 +432,11 @@ class DocumentStoreContract(AggregationContract):
         assert await store.count(seeded, In(field="tags", values=("red'); DELETE FROM x; --",))) == 0
         assert await store.count(seeded) == len(DATASET)
 
+    async def test_text_conditions_need_a_string(self, store: DocumentStore, seeded: Index[Doc]) -> None:
+        for where in (Prefix(field="name", value=1), Suffix(field="name", value=None), Substring(field="n", value=2)):
+            with pytest.raises(InvalidQuery, match="needs a string"):
+                await store.count(seeded, where)  # type: ignore[arg-type]
+
     @pytest.mark.parametrize("field", HOSTILE_FIELDS)
     async def test_hostile_field_names_are_refused(self, store: DocumentStore, seeded: Index[Doc], field: str) -> None:
         for where in (
@@ -413,6 +444,8 @@ class DocumentStoreContract(AggregationContract):
             In(field=field, values=(1,)),
             Range(field=field, gt=1),
             Exists(field=field),
+            Prefix(field=field, value="x"),
+            Substring(field=field, value="x"),
         ):
             with pytest.raises(InvalidQuery):
                 await store.count(seeded, where)

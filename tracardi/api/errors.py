@@ -80,20 +80,33 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
 )
 
 
-def map_exception(exc: Exception) -> Response:
-    """Map a domain, storage or HTTP error to a JSON response; unexpected ones become a logged 500."""
+def _input_error(exc: Exception) -> Response | None:
+    """The 4xx of an error in what the client sent, or None."""
     match exc:
         case InvalidInput():
             return error_response(422, exc.detail, exc.errors)
+        case EventRejected():
+            return error_response(406, exc.detail, exc.errors)
         case BodyTooLarge():
             return error_response(413, str(exc), [FieldError(["body"], f"at most {exc.limit} bytes")])
         case InvalidQuery():
             return error_response(422, f"Invalid query: {exc}", [FieldError(["query"], str(exc))])
         case HTTPException():
             return error_response(exc.status_code, str(exc.detail))
-        case Unavailable():
-            log.error("storage_unavailable", error=str(exc))
-            return error_response(503, "Storage is unavailable; retry later.")
+        case RecursionError():
+            # msgspec (and any recursive walk) gives up on absurd nesting before the depth checks can name it
+            return error_response(422, "The input is nested too deeply.", [FieldError(["body"], "nested too deeply")])
+    return None
+
+
+def map_exception(exc: Exception) -> Response:
+    """Map a domain, storage or HTTP error to a JSON response; unexpected ones become a logged 500."""
+    answer = _input_error(exc)
+    if answer is not None:
+        return answer
+    if isinstance(exc, Unavailable):
+        log.error("storage_unavailable", error=str(exc))
+        return error_response(503, "Storage is unavailable; retry later.")
     for kind, status in _STATUS:
         if isinstance(exc, kind):
             return error_response(status, str(exc))

@@ -8,7 +8,19 @@ from dataclasses import dataclass, field
 import msgspec
 
 from tracardi.domain.payload import TrackerPayload
-from tracardi.engine import Background, JobService, QueueService, RecordService, SourceService, TaskService, Tracker
+from tracardi.domain.source import EventSource
+from tracardi.engine import (
+    Background,
+    ImportService,
+    JobService,
+    QueueService,
+    RecordService,
+    SourceService,
+    TaskService,
+    Tracker,
+)
+from tracardi.engine.profiling import ProfilingService
+from tracardi.engine.workflow import FlowService, Workflows
 from tracardi.metrics import Metrics
 
 STATE_KEY = "tracardi"
@@ -43,8 +55,14 @@ class ApiServices:
     jobs: JobService
     background: Background
     tasks: TaskService
+    flows: FlowService
+    workflows: Workflows
+    profiling: ProfilingService
     options: ApiOptions = field(default_factory=ApiOptions)
+    check_source: Callable[[EventSource], None] = lambda _: None
+    """Raises InvalidInput for a source that cannot work (a bridge source's config); set by the composition root."""
     payload_decoder: msgspec.json.Decoder[TrackerPayload] = field(
         default_factory=lambda: msgspec.json.Decoder(TrackerPayload)
     )
     encoder: msgspec.json.Encoder = field(default_factory=msgspec.json.Encoder)
+    imports: ImportService | None = None

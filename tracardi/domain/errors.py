@@ -36,7 +36,11 @@ class SourceRejected(DomainError):
 
 
 class EventRejected(DomainError):
-    """An event failed its validation schema."""
+    """An event failed its validation schema (``errors`` name the field)."""
+
+    def __init__(self, detail: str, errors: Sequence[FieldError] = ()) -> None:
+        super().__init__(detail)
+        self.errors = list(errors)
 
 
 class NotFoundError(DomainError):

@@ -7,6 +7,9 @@ from typing import Literal
 
 import msgspec
 
+from tracardi.domain import tql
+from tracardi.domain.query import And, Condition, Eq
+
 JobKind = Literal["visit-end", "session-inactive", "profile-event"]
 
 
@@ -35,6 +38,8 @@ class JobSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     """profile-event, session-inactive: the event type registered (empty: the kind's default)."""
     segment: str = ""
     """profile-event: only profiles in this segment (empty: every profile)."""
+    where: str = ""
+    """profile-event: only profiles matching this TQL condition, e.g. ``profile@stats.visits > 3``."""
     enabled: bool = True
 
     def check(self) -> str | None:
@@ -47,7 +52,19 @@ class JobSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
             return f"job {self.name!r}: idle must be > 0"
         if self.kind == "session-inactive" and self.window <= self.idle:
             return f"job {self.name!r}: window must be longer than idle"
+        if self.where.strip():
+            try:
+                self.condition()
+            except ValueError as exc:
+                return f"job {self.name!r}: where: {exc}"
         return None
+
+    def condition(self) -> Condition:
+        """The profiles a profile-event job registers its event for; raises ValueError for a bad ``where``."""
+        items: list[Condition] = [Eq(field="segments", value=self.segment)] if self.segment else []
+        if self.where.strip():
+            items.append(tql.to_query(tql.parse(self.where), "profile"))
+        return items[0] if len(items) == 1 else And(items=tuple(items))
 
     @property
     def event(self) -> str:

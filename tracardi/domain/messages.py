@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from tracardi.domain.imports import ImportSpec
+
 EVENT_PROPS_TO_TRAITS = "event_props_to_event_traits:worker"
 DESTINATIONS = "destinations:worker"
 DELAYED = "scheduler:delayed"
@@ -68,7 +70,15 @@ class MigrateUp(msgspec.Struct, frozen=True, kw_only=True, tag="migrate-up", tag
     batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
 
 
-Message = CopyEventPropsToTraits | CopyEventPropsToTraitsWhere | SendToWebhook | DelayedCall | MigrateUp
+class ImportData(msgspec.Struct, frozen=True, kw_only=True, tag="import-data", tag_field="kind"):
+    """Run part ``slice`` of the import ``import_id`` (started by the import service, which keeps its record)."""
+
+    import_id: str
+    slice: int = 0
+    spec: ImportSpec
+
+
+Message = CopyEventPropsToTraits | CopyEventPropsToTraitsWhere | SendToWebhook | DelayedCall | ImportData | MigrateUp
 """Every message a worker of this version understands."""
 
 

@@ -59,7 +59,28 @@ class Not(msgspec.Struct, frozen=True, kw_only=True, tag="not"):
     item: Condition
 
 
-Condition = Eq | In | Range | Exists | And | Or | Not
+class Prefix(msgspec.Struct, frozen=True, kw_only=True, tag="prefix"):
+    """A string value starts with the text (times are their ISO-8601 text); other values never match."""
+
+    field: str
+    value: str
+
+
+class Suffix(msgspec.Struct, frozen=True, kw_only=True, tag="suffix"):
+    """A string value ends with the text; other values never match."""
+
+    field: str
+    value: str
+
+
+class Substring(msgspec.Struct, frozen=True, kw_only=True, tag="substring"):
+    """A string value contains the text (case-sensitive); other values never match."""
+
+    field: str
+    value: str
+
+
+Condition = Eq | In | Range | Exists | And | Or | Not | Prefix | Suffix | Substring
 
 
 class Sort(msgspec.Struct, frozen=True, kw_only=True):

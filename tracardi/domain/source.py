@@ -9,7 +9,11 @@ import msgspec
 
 from tracardi.domain.common import NamedEntity
 
-SOURCE_TYPES = frozenset({"rest", "javascript", "webhook", "redirect", "internal", "queue", "mqtt", "imap"})
+# the last five (and mqtt) name bridge kinds: the bridges role consumes that broker for the source
+SOURCE_TYPES = frozenset(
+    {"rest", "javascript", "webhook", "redirect", "internal", "queue", "mqtt", "imap"}
+    | {"redis-list", "redis-stream", "rabbitmq", "nats", "kafka"}
+)
 
 
 class EventSource(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):

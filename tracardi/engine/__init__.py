@@ -2,6 +2,7 @@
 
 from tracardi.engine.background import Background, QueueService
 from tracardi.engine.heartbeat import Heartbeat
+from tracardi.engine.imports import ImportFailed, ImportService, ImportsOptions
 from tracardi.engine.jobs import JobService, JobsOptions
 from tracardi.engine.records import EventFilter, RecordService
 from tracardi.engine.sources import SourceService, normalize_source
@@ -13,6 +14,9 @@ __all__ = [
     "Background",
     "EventFilter",
     "Heartbeat",
+    "ImportFailed",
+    "ImportService",
+    "ImportsOptions",
     "JobService",
     "JobsOptions",
     "QueueService",

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from tracardi.domain.payload import EventPayload, OptionalRef, SourceRef, TrackerPayload
-from tracardi.domain.query import And, Condition, Eq, Range, Sort, match_all
+from tracardi.domain.query import And, Condition, Eq, Range, Sort
 from tracardi.domain.session import Session
 from tracardi.engine.tracking import Tracker
 from tracardi.log import get_logger
@@ -102,9 +102,8 @@ class Heartbeat:
         )
         return await self._store.count(EVENTS, where) > 0
 
-    async def profile_event(self, source: str, event_type: str, segment: str, errors: list[str]) -> int:
-        """Track ``event_type`` for every profile (in ``segment`` when given), in its latest session."""
-        where: Condition = Eq(field="segments", value=segment) if segment else match_all()
+    async def profile_event(self, source: str, event_type: str, where: Condition, errors: list[str]) -> int:
+        """Track ``event_type`` for every profile matching ``where``, in its latest session."""
         touched = 0
         async for page in self._store.scan(PROFILES, where, page_size=200):
             for stored in page:

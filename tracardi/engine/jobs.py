@@ -117,7 +117,7 @@ class JobService:
                     spec.source, spec.event, idle=spec.idle, window=spec.window, errors=errors
                 )
             case "profile-event":
-                return await self._heartbeat.profile_event(spec.source, spec.event, spec.segment, errors)
+                return await self._heartbeat.profile_event(spec.source, spec.event, spec.condition(), errors)
 
     async def last_runs(self, name: str, limit: int = 10) -> list[JobRun]:
         """The job's most recent runs, newest first."""

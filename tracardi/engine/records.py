@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from tracardi.domain import tql
 from tracardi.domain.errors import NotFoundError
 from tracardi.domain.event import Event
 from tracardi.domain.profile import Profile
-from tracardi.domain.query import And, Condition, Eq, Range, Sort
+from tracardi.domain.query import And, Condition, Eq, In, Range, Sort
 from tracardi.domain.session import Session
 from tracardi.engine.profiles import find_profile
 from tracardi.storage import EVENTS, PROFILES, SESSIONS, DocumentStore, Index, Interval, Page, TermBucket, TimeBucket
@@ -74,8 +75,25 @@ class RecordService:
     async def profiles(self, *, limit: int, after: str | None) -> Page[Profile]:
         return await self._store.query(PROFILES, None, sort=_newest("metadata.time.insert"), limit=limit, after=after)
 
+    async def search_profiles(self, where: str, *, limit: int, after: str | None) -> Page[Profile]:
+        """Profiles matching a TQL condition over profile fields, newest first.
+
+        Raises TqlSyntaxError for text that is not a condition, TqlNotQueryable for one that reads another entity
+        or compares two fields.
+        """
+        condition = tql.to_query(tql.parse(where), entity="profile")
+        return await self._store.query(
+            PROFILES, condition, sort=_newest("metadata.time.insert"), limit=limit, after=after
+        )
+
+    async def _of_profile(self, profile_id: str) -> Condition:
+        """Documents of the profile under any of its ids (those merged into it included)."""
+        found = await find_profile(self._store, profile_id)
+        ids = tuple(found.doc.ids or (found.doc.id,)) if found else (profile_id,)
+        return In(field="profile.id", values=ids) if len(ids) > 1 else Eq(field="profile.id", value=ids[0])
+
     async def sessions_of(self, profile_id: str, *, limit: int, after: str | None) -> Page[Session]:
-        where = Eq(field="profile.id", value=profile_id)
+        where = await self._of_profile(profile_id)
         return await self._store.query(SESSIONS, where, sort=_newest("metadata.time.insert"), limit=limit, after=after)
 
     async def events_of(
@@ -88,10 +106,10 @@ class RecordService:
         limit: int,
         after: str | None,
     ) -> Page[Event]:
-        """Events of a profile and/or session, newest first."""
+        """Events of a profile (under any of its ids) and/or session, newest first."""
         parts: list[Condition] = []
         if profile_id:
-            parts.append(Eq(field="profile.id", value=profile_id))
+            parts.append(await self._of_profile(profile_id))
         if session_id:
             parts.append(Eq(field="session.id", value=session_id))
         if event_type:

@@ -25,10 +25,22 @@ from tracardi.engine._validate import check_payload
 from tracardi.engine._visit import fill_new_session, merge_context, take_utm, timezone_of, user_agent_of
 from tracardi.engine.ids import IdFactory, RepeatedIds
 from tracardi.engine.profiles import find_profile
+from tracardi.engine.profiling import Profiler, ProfilingService
 from tracardi.engine.sources import SourceService
 from tracardi.engine.useragent import parse_user_agent
+from tracardi.engine.workflow import FlowsOutcome, Workflows
 from tracardi.metrics import Metrics
-from tracardi.storage import EVENTS, PROFILES, SESSIONS, DocumentStore, Locks, Put, VersionConflict, Versioned
+from tracardi.storage import (
+    EVENTS,
+    FLOW_TRACES,
+    PROFILES,
+    SESSIONS,
+    DocumentStore,
+    Locks,
+    Put,
+    VersionConflict,
+    Versioned,
+)
 
 
 class TrackerOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -91,8 +103,11 @@ class Tracker:
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = _utcnow,
         new_id: Callable[[], str] | None = None,
+        workflows: Workflows | None = None,
+        profiler: Profiler | None = None,
     ) -> None:
         self._store = store
+        self._profiler = profiler or Profiler(ProfilingService(store), store, locks)
         self._sources = sources
         self._locks = locks
         self._options = options or TrackerOptions()
@@ -102,6 +117,7 @@ class Tracker:
         self._new_id = new_id or ids
         self._event_id: Callable[[datetime], str] = ids.time_ordered
         self._accepted: dict[str, Any] = {}
+        self._workflows = workflows
 
     async def warm_up(self) -> None:
         """Compile the user-agent rules off the loop, so the first visitor does not wait for them."""
@@ -215,19 +231,43 @@ class _Call:
         session_changed = self._update_session(session, session_new, profile)
         profile_changed = self._update_profile(profile, session_new) if profile else False
         events = self._events(session, profile, profile_new, session_new)
-        ops: list[Put[Any]] = []
-        if profile is not None and self.flags.save_profile and (profile_new or profile_changed):
-            ops.append(_put(PROFILES, profile, stored_profile, profile_new))
-        if self.flags.save_session and (session_new or session_changed):
-            ops.append(_put(SESSIONS, session, stored_session, stored_session is None))
-        stored = [e for e in events if e.config.get("save", True) is not False] if self.flags.save_events else []
-        ops.extend(Put(EVENTS, e.id, e) for e in stored)
-        created = profile if profile_new and ops and ops[0].index is PROFILES else None
-        await self._write(ops, created)
+        tracked = events[: len(self.payload.events)]
+        profiler = self.t._profiler
+        profile_changed = await profiler.before_flows(tracked, profile, session, self.now) or profile_changed
+        flows = await self._run_flows(events, profile, session)
+        if flows is not None:
+            profile, session = flows.profile, flows.session or session
+            profile_changed, session_changed = (
+                profile_changed or flows.profile_changed,
+                session_changed or flows.session_changed,
+            )
+        # merge keys and segments; merge locks are held, and merged-away profiles deleted, around the write
+        saved_profile = profile if self.flags.save_profile else None
+        async with profiler.after_flows(tracked, saved_profile, session, self.now) as resolved:
+            ops: list[Put[Any]] = []
+            if profile is not None and self.flags.save_profile and (profile_new or profile_changed or resolved):
+                ops.append(_put(PROFILES, profile, stored_profile, profile_new))
+            if self.flags.save_session and (session_new or session_changed):
+                ops.append(_put(SESSIONS, session, stored_session, stored_session is None))
+            stored = [e for e in events if e.config.get("save", True) is not False] if self.flags.save_events else []
+            ops.extend(Put(EVENTS, e.id, e) for e in stored)
+            if flows is not None:
+                ops.extend(Put(FLOW_TRACES, t.id, t) for t in flows.traces)
+            created = profile if profile_new and ops and ops[0].index is PROFILES else None
+            await self._write(ops, created)
+        if flows is not None and self.t._workflows is not None:
+            await self.t._workflows.schedule(flows.resumes)
         self._count(profile_new, session_new, len(events))
         return TrackResult(
-            response=self._response(profile, session, stored), profile=profile, session=session, events=events
+            response=self._response(profile, session, stored, flows), profile=profile, session=session, events=events
         )
+
+    async def _run_flows(self, events: list[Event], profile: Profile | None, session: Session) -> FlowsOutcome | None:
+        """The flows rules route these events to (DESIGN.md step 5); None when workflows are off or none matched."""
+        workflows = self.t._workflows
+        if workflows is None:
+            return None
+        return await workflows.on_track(events, profile, session, self.source.id, debug=self.flags.debug)
 
     def _profile(self, stored: Versioned[Profile] | None) -> tuple[Profile | None, bool]:
         if self.flags.profile_less:
@@ -329,9 +369,13 @@ class _Call:
         if session_new:
             m.sessions_created.inc()
 
-    def _response(self, profile: Profile | None, session: Session, stored: list[Event]) -> TrackResponse:
+    def _response(
+        self, profile: Profile | None, session: Session, stored: list[Event], flows: FlowsOutcome | None
+    ) -> TrackResponse:
         return TrackResponse(
             task=self.t._new_id(),
+            ux=flows.ux if flows is not None else [],
+            response=flows.response if flows is not None else {},
             events=[e.id for e in stored] if self.flags.debug else [],
             profile=IdRef(id=profile.id if profile is not None and self.flags.save_profile else None),
             session=IdRef(id=session.id if self.flags.save_session else None),

@@ -2,7 +2,24 @@
 
 from tracardi.storage.aggregations import INTERVALS, Interval, TermBucket, TimeBucket
 from tracardi.storage.errors import InvalidQuery, NotFound, StorageError, Unavailable, VersionConflict
-from tracardi.storage.indices import EVENTS, JOB_RUNS, PROFILES, SESSIONS, SOURCES, TASKS
+from tracardi.storage.indices import (
+    EVENT_RESHAPING,
+    EVENT_SCHEMAS,
+    EVENT_TO_PROFILE,
+    EVENTS,
+    FLOW_TRACES,
+    FLOWS,
+    IMPORT_ERRORS,
+    IMPORTS,
+    JOB_RUNS,
+    MERGE_KEYS,
+    PROFILES,
+    RULES,
+    SEGMENTS,
+    SESSIONS,
+    SOURCES,
+    TASKS,
+)
 from tracardi.storage.migration import IndexStatus, MigrationStep, Migrator, Report
 from tracardi.storage.ports import (
     DeadLetter,
@@ -21,12 +38,23 @@ from tracardi.storage.ports import (
     WriteOp,
     WriteResult,
 )
+from tracardi.storage.rows import OpenReader, Row, RowBatch, RowReader, UnreadableSource
 
 __all__ = [
     "EVENTS",
+    "EVENT_RESHAPING",
+    "EVENT_SCHEMAS",
+    "EVENT_TO_PROFILE",
+    "FLOWS",
+    "FLOW_TRACES",
+    "IMPORTS",
+    "IMPORT_ERRORS",
     "INTERVALS",
     "JOB_RUNS",
+    "MERGE_KEYS",
     "PROFILES",
+    "RULES",
+    "SEGMENTS",
     "SESSIONS",
     "SOURCES",
     "TASKS",
@@ -43,16 +71,21 @@ __all__ = [
     "MigrationStep",
     "Migrator",
     "NotFound",
+    "OpenReader",
     "Outbox",
     "Page",
     "Put",
     "Queue",
     "QueueStats",
     "Report",
+    "Row",
+    "RowBatch",
+    "RowReader",
     "StorageError",
     "TermBucket",
     "TimeBucket",
     "Unavailable",
+    "UnreadableSource",
     "VersionConflict",
     "Versioned",
     "WriteOp",

@@ -14,17 +14,21 @@ from tracardi.domain.messages import (
     DELAYED,
     DESTINATIONS,
     EVENT_PROPS_TO_TRAITS,
+    IMPORT,
     MIGRATION,
     DelayedCall,
+    ImportData,
     MigrateUp,
     SendToWebhook,
     TraitsCopy,
 )
 from tracardi.engine import TaskService
+from tracardi.engine.imports import ImportService
 from tracardi.log import get_logger
 from tracardi.metrics import Metrics
 from tracardi.storage import DocumentStore, Queue
 from tracardi.workers.handlers import DelayedCalls, DelayedFn, Migration, PropsToTraits, Webhooks
+from tracardi.workers.imports import Imports
 from tracardi.workers.runner import Abort, Consumer, JobState, Retry, WorkerOptions, backoff, consumer_name
 
 log = get_logger("workers")
@@ -53,13 +57,14 @@ class WorkerDeps:
     metrics: Metrics
     tasks: TaskService
     delayed: Mapping[str, DelayedFn] = field(default_factory=dict)
+    imports: ImportService | None = None
 
 
 def build_consumers(deps: WorkerDeps, options: WorkersOptions, http: httpx.AsyncClient) -> list[Consumer[Any]]:
     """The consumers of every queue this version serves (an explicit table, no registration)."""
     me = consumer_name()
     common: dict[str, Any] = {"consumer": me, "metrics": deps.metrics}
-    return [
+    consumers: list[Consumer[Any]] = [
         Consumer(
             deps.queue,
             EVENT_PROPS_TO_TRAITS,
@@ -72,6 +77,10 @@ def build_consumers(deps: WorkerDeps, options: WorkersOptions, http: httpx.Async
         Consumer(deps.queue, DELAYED, DelayedCall, DelayedCalls(deps.delayed), options.for_queue(DELAYED), **common),
         Consumer(deps.queue, MIGRATION, MigrateUp, Migration(deps.tasks), options.for_queue(MIGRATION), **common),
     ]
+    if deps.imports is not None:
+        imports = options.for_queue(IMPORT)
+        consumers.append(Consumer(deps.queue, IMPORT, ImportData, Imports(deps.imports, imports), imports, **common))
+    return consumers
 
 
 async def run_workers(deps: WorkerDeps, options: WorkersOptions, stop: asyncio.Event, *, burst: bool = False) -> None:

@@ -9,7 +9,7 @@ from starlette.types import Scope
 
 from tracardi.api.errors import BodyTooLarge
 from tracardi.api.services import STATE_KEY, ApiServices
-from tracardi.domain.errors import FieldError, InvalidInput, SourceRejected
+from tracardi.domain.errors import EventRejected, FieldError, InvalidInput, SourceRejected
 from tracardi.engine import RequestInfo, TrackResult
 
 _HIDDEN_HEADERS = ("authorization", "cookie")
@@ -23,6 +23,8 @@ def rejection_reason(exc: Exception) -> str:
         return "source"
     if isinstance(exc, InvalidInput):
         return "invalid_payload"
+    if isinstance(exc, EventRejected):
+        return "event_schema"
     return type(exc).__name__
 
 

@@ -11,8 +11,13 @@ from starlette.routing import Route
 
 from tracardi import __version__
 from tracardi.api.errors import json_response
+from tracardi.api.routes.admin.profiling import KINDS
+from tracardi.api.routes.admin.search import ProfileSearch
 from tracardi.api.routes.admin.sources import SourceInput
 from tracardi.domain import Event, EventSource, Profile, Session, TrackerPayload, TrackResponse
+from tracardi.domain.flow import Flow, FlowTrace, Rule
+from tracardi.domain.identity import MergeKeys
+from tracardi.engine.workflow import ActionInfo, DryRunInput, DryRunResult
 
 
 class ErrorBody(msgspec.Struct):
@@ -22,7 +27,20 @@ class ErrorBody(msgspec.Struct):
     errors: list[dict[str, Any]] = []
 
 
-_MODELS = (TrackerPayload, TrackResponse, EventSource, SourceInput, Profile, Session, Event, ErrorBody)
+_MODELS = (
+    TrackerPayload,
+    TrackResponse,
+    EventSource,
+    SourceInput,
+    Profile,
+    Session,
+    Event,
+    ErrorBody,
+    ProfileSearch,
+    *(kind.index.doc_type for _, kind in KINDS),
+    MergeKeys,
+)
+_WORKFLOW_MODELS = (Rule, Flow, FlowTrace, DryRunInput, DryRunResult, ActionInfo)
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -88,6 +106,15 @@ def _admin_paths() -> dict[str, Any]:
             "get": _op(f"Get a {model.lower()}", "admin", {"200": _json(_ref(model)), **_errors(404)}, auth=True),
             "delete": _op(f"Delete a {model.lower()}", "admin", {"200": _json({}), **_errors(404)}, auth=True),
         }
+    paths["/api/profiles/search"] = {
+        "post": _op(
+            "Search profiles with a TQL condition, newest first (422 names the position and token of a syntax error)",
+            "admin",
+            {"200": _page("Profile"), **_errors(413, 422)},
+            body="ProfileSearch",
+            auth=True,
+        )
+    }
     paths["/api/profiles/{id}/sessions"] = {
         "get": _op("Sessions of a profile", "admin", {"200": _page("Session")}, auth=True)
     }
@@ -173,9 +200,70 @@ def _stats_paths() -> dict[str, Any]:
     }
 
 
+def _workflow_paths() -> dict[str, Any]:
+    """Rules, flows (validated on save: 422 names the node and field), dry runs, traces, the action catalogue."""
+    saved = {"200": _json(_ref("Rule")), **_errors(413, 422)}
+    flow_saved = {"200": _json(_ref("Flow")), **_errors(413, 422)}
+    dry = _op("Run a flow on sample data; nothing is saved", "workflows", {"200": _json(_ref("DryRunResult")),
+              **_errors(404, 413, 422)}, body="DryRunInput", auth=True)  # fmt: skip
+    return {
+        "/api/rules": {
+            "get": _op("List rules", "workflows", {"200": _page("Rule")}, auth=True),
+            "post": _op("Create or replace a rule", "workflows", saved, body="Rule", auth=True),
+        },
+        "/api/rules/{rule_id}": {
+            "get": _op("Get a rule", "workflows", {"200": _json(_ref("Rule")), **_errors(404)}, auth=True),
+            "put": _op("Create or replace a rule", "workflows", saved, body="Rule", auth=True),
+            "delete": _op("Delete a rule", "workflows", {"200": _json({}), **_errors(404)}, auth=True),
+        },
+        "/api/flows": {
+            "get": _op("List flows", "workflows", {"200": _page("Flow")}, auth=True),
+            "post": _op("Create or replace a flow", "workflows", flow_saved, body="Flow", auth=True),
+        },
+        "/api/flows/{flow_id}": {
+            "get": _op("Get a flow", "workflows", {"200": _json(_ref("Flow")), **_errors(404)}, auth=True),
+            "put": _op("Create or replace a flow", "workflows", flow_saved, body="Flow", auth=True),
+            "delete": _op("Delete a flow", "workflows", {"200": _json({}), **_errors(404)}, auth=True),
+        },
+        "/api/flows/dry-run": {"post": dry},
+        "/api/flows/{flow_id}/dry-run": {"post": dry},
+        "/api/events/{event_id}/flow-traces": {
+            "get": _op("Flow traces of an event tracked with debug", "workflows", _page("FlowTrace"), auth=True)
+        },
+        "/api/actions": {"get": _op("Actions flows may use", "workflows", _page("ActionInfo"), auth=True)},
+    }
+
+
+def _profiling_paths() -> dict[str, Any]:
+    """Segments, event-to-profile mappings, reshapings, event schemas (same five routes each) and merge keys."""
+    paths: dict[str, Any] = {}
+    for path, kind in KINDS:
+        name, title = kind.index.doc_type.__name__, kind.title.lower()
+        one = _json(_ref(name))
+        paths[f"/api{path}"] = {
+            "get": _op(f"List {title}s", "profiling", {"200": _page(name)}, auth=True),
+            "post": _op(
+                f"Create or replace a {title}", "profiling", {"201": one, "200": one, **_errors(413, 422)}, name, True
+            ),
+        }
+        paths[f"/api{path}/{{id}}"] = {
+            "get": _op(f"Get a {title}", "profiling", {"200": one, **_errors(404)}, auth=True),
+            "put": _op(f"Create or replace a {title}", "profiling", {"200": one, **_errors(413, 422)}, name, True),
+            "delete": _op(f"Delete a {title}", "profiling", {"200": _json({}), **_errors(404)}, auth=True),
+        }
+    keys = _json(_ref("MergeKeys"))
+    paths["/api/merge-keys"] = {
+        "get": _op("The merge keys", "profiling", {"200": keys}, auth=True),
+        "put": _op("Set the merge keys", "profiling", {"200": keys, **_errors(422)}, "MergeKeys", True),
+    }
+    return paths
+
+
 def build_openapi() -> dict[str, Any]:
     """The OpenAPI 3.1 document of every route."""
-    _, components = msgspec.json.schema_components(_MODELS, ref_template="#/components/schemas/{name}")
+    _, components = msgspec.json.schema_components(
+        (*_MODELS, *_WORKFLOW_MODELS), ref_template="#/components/schemas/{name}"
+    )
     collect = _op(
         "Track one webhook event (query string or body as properties)",
         "collector",
@@ -196,6 +284,8 @@ def build_openapi() -> dict[str, Any]:
         "/readyz": {"get": _op("Readiness of each dependency", "health", {"200": _json({}), "503": _json({})})},
         "/metrics": {"get": _op("Prometheus metrics", "health", {"200": {"description": "text exposition"}})},
         **_admin_paths(),
+        **_workflow_paths(),
+        **_profiling_paths(),
     }
     return {
         "openapi": "3.1.0",

@@ -8,15 +8,18 @@ from tracardi.domain.tql.ast import Expr, Field, Value
 from tracardi.domain.tql.evaluate import evaluate, predicate
 from tracardi.domain.tql.lexer import MAX_LENGTH, TqlSyntaxError
 from tracardi.domain.tql.parser import MAX_DEPTH, parse
+from tracardi.domain.tql.querying import TqlNotQueryable, to_query
 
 __all__ = [
     "MAX_DEPTH",
     "MAX_LENGTH",
     "Expr",
     "Field",
+    "TqlNotQueryable",
     "TqlSyntaxError",
     "Value",
     "evaluate",
     "parse",
     "predicate",
+    "to_query",
 ]

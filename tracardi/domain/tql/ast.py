@@ -8,6 +8,7 @@ is how debug traces show it.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 import msgspec
@@ -109,3 +110,17 @@ class Not(msgspec.Struct, frozen=True, tag="not"):
 
 
 Expr = Compare | Between | In | Exists | Empty | Contains | StartsWith | EndsWith | And | Or | Not
+
+
+def order_of(value: Any) -> str | None:
+    """The order a literal belongs to: ``number``, ``text`` or ``time``; None for null and booleans (no order).
+
+    The bounds of a BETWEEN must share one, or nothing is between them.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, datetime):
+        return "time"
+    return "text" if isinstance(value, str) else None

@@ -3,10 +3,12 @@
 Semantics, the same as the stored-document search (``to_query``) wherever a condition can be a query:
 
 - A missing path, or a path crossing a value that has no such key, reads as missing. Missing and null satisfy only
-  ``NOT EXISTS``, ``EMPTY``, ``== null``, ``!=`` and ``NOT``/``NOT IN``/... of another condition.
+  ``NOT EXISTS``, ``EMPTY``, ``== null``, ``!=`` and ``NOT``/``NOT IN``/... of another condition. ``== null``
+  means "does not exist" (a list exists when it holds a non-null element).
 - A list value satisfies a comparison when any of its elements does (as in OpenSearch): ``segments == "vip"``.
 - Values compare only with values of their own type: numbers with numbers (booleans are not numbers), strings with
-  strings, booleans by equality only. Anything else is false, never an error.
+  strings, booleans by equality only. Anything else is false, never an error; so is a BETWEEN whose bounds
+  have two types.
 - A date/datetime literal reads the value as a time: a ``datetime`` as is, an ISO string by parsing it (an
   unparsable string is not a time); naive times are UTC. A string literal compared with a ``datetime`` value
   compares with its ISO text, as stored documents hold it.
@@ -16,8 +18,10 @@ Semantics, the same as the stored-document search (``to_query``) wherever a cond
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any, Final
 
 import msgspec
@@ -38,15 +42,17 @@ from tracardi.domain.tql.ast import (
     Or,
     StartsWith,
     Value,
+    order_of,
 )
 
 Predicate = Callable[[Mapping[str, Any]], bool]
 Getter = Callable[[Mapping[str, Any]], Any]
-Test = Callable[[Any, Any], bool]  # (value read, operand) -> holds
+Check = Callable[[Any], bool]  # one value (or one list element) -> holds
+CheckFactory = Callable[[Any], Check]  # operand -> its check
 
 MISSING: Final = dotpath.MISSING
-_NUMBERS: Final = (int, float)
-_MAX_CACHE: Final = 4096
+_MAX_CACHE: Final = 2048
+_MAX_CACHED_NODES: Final = 200
 _compiled: dict[tuple[int, str], tuple[Expr, Predicate]] = {}
 
 
@@ -56,16 +62,28 @@ def evaluate(expr: Expr, scope: Mapping[str, Any], default: str = "profile") -> 
 
 
 def predicate(expr: Expr, default: str = "profile") -> Predicate:
-    """The condition as a function of the scope, compiled once per tree (keep the tree alive to keep the cache)."""
+    """The condition as a function of the scope, compiled once per tree (``parse`` returns the same tree for the
+    same text). Trees of more than ``_MAX_CACHED_NODES`` nodes are compiled at each call instead of cached, so
+    the cache stays small whatever conditions come."""
     key = (id(expr), default)
     entry = _compiled.get(key)
     if entry is not None and entry[0] is expr:
         return entry[1]
     compiled = _compile(expr, default)
-    if len(_compiled) >= _MAX_CACHE:
-        _compiled.clear()
-    _compiled[key] = (expr, compiled)
+    if _size(expr) <= _MAX_CACHED_NODES:
+        if len(_compiled) >= _MAX_CACHE:
+            _compiled.clear()
+        _compiled[key] = (expr, compiled)
     return compiled
+
+
+def _size(expr: Expr) -> int:
+    match expr:
+        case And(items=items) | Or(items=items):
+            return 1 + sum(_size(item) for item in items)
+        case Not(item=item):
+            return 1 + _size(item)
+    return 1
 
 
 def _compile(expr: Expr, default: str) -> Predicate:
@@ -82,13 +100,16 @@ def _compile(expr: Expr, default: str) -> Predicate:
 
 def _condition(expr: Expr, default: str) -> Predicate:
     match expr:
+        case Compare(op="==", field=field, right=Value(value=None)):
+            read = _getter(field, default)  # null is "does not exist", not a value a list element could equal
+            return lambda scope: not _exists(read(scope))
         case Compare(op="!=", field=field, right=right):
             equal = _compile(Compare("==", field, right), default)
             return lambda scope: not equal(scope)
         case Compare(op=op, field=field, right=right):
-            return _test(field, _TESTS[op], right, default)
+            return _test(field, _CHECKS[op], right, default)
         case Between(field=field, low=low, high=high):
-            return _test(field, _between, (low, high), default)
+            return _test(field, _between, Value((low, high)), default)  # the bounds as one operand
         case In(field=field, values=values):
             return _in(_getter(field, default), values)
         case Exists(field=field):
@@ -98,7 +119,7 @@ def _condition(expr: Expr, default: str) -> Predicate:
             read = _getter(field, default)
             return lambda scope: _empty(read(scope))
         case Contains() | StartsWith() | EndsWith():
-            return _test(expr.field, _TEXT_TESTS[type(expr)], expr.right, default)
+            return _test(expr.field, _CHECKS[type(expr).__name__], expr.right, default)
     raise TypeError(f"not a TQL expression: {expr!r}")
 
 
@@ -128,41 +149,45 @@ def _getter(field: Field, default: str) -> Getter:
     return read
 
 
-def _test(field: Field, test: Test, right: Any, default: str) -> Predicate:
-    """``test(value, operand)`` over the field's value, or any element of a list value."""
+def _test(field: Field, make: CheckFactory, right: Value | Field, default: str) -> Predicate:
+    """The check ``make(operand)`` over the field's value, or any element of a list value."""
     read = _getter(field, default)
     if isinstance(right, Field):
         other = _getter(right, default)
-        return lambda scope: _holds(test, read(scope), other(scope))
-    operand = right.value if isinstance(right, Value) else right
+        return lambda scope: _holds(make, read(scope), other(scope))
+    check = make(right.value)
+    if check is _never:
+        return _never
 
     def holds(scope: Mapping[str, Any]) -> bool:
         value = read(scope)
         if type(value) is list:
-            return any(test(item, operand) for item in value)
-        return test(value, operand)
+            return any(check(item) for item in value)
+        return check(value)
 
     return holds
 
 
-def _holds(test: Test, value: Any, operand: Any) -> bool:
-    if operand is MISSING:
+def _holds(make: CheckFactory, value: Any, operand: Any) -> bool:
+    """Field against field: the check is built per call, from the other field's value."""
+    if operand is MISSING or type(operand) is list:
         return False
+    check = make(operand)
     if type(value) is list:
-        return any(test(item, operand) for item in value)
-    return test(value, operand)
+        return any(check(item) for item in value)
+    return check(value)
 
 
 def _in(read: Getter, values: tuple[Any, ...]) -> Predicate:
-    wanted = tuple(v for v in values if v is not None)
-    with_null = len(wanted) < len(values)
+    checks = tuple(_eq(v) for v in values if v is not None)
+    with_null = len(checks) < len(values)
 
     def holds(scope: Mapping[str, Any]) -> bool:
         value = read(scope)
         if with_null and not _exists(value):
             return True
         items = value if type(value) is list else (value,)
-        return any(_eq(item, v) for item in items for v in wanted)
+        return any(check(item) for item in items for check in checks)
 
     return holds
 
@@ -179,82 +204,86 @@ def _empty(value: Any) -> bool:
     return value == "" or (type(value) is list and "" in value)
 
 
-# comparisons of one value with one operand
+# checks of one value against one operand: built once per operand, typed by it
 
 
-def _pair(value: Any, operand: Any) -> tuple[Any, Any] | None:
-    """The two as comparable values of one type (the operand's), or None when they are not comparable."""
+def _never(value: Any) -> bool:
+    return False
+
+
+def _eq(operand: Any) -> Check:
+    if operand is None:
+        return lambda value: value is None or value is MISSING
+    if type(operand) is bool:
+        return lambda value: value is operand
+    return _ordered(operator.eq, operand)
+
+
+def _ordered(compare: Callable[[Any, Any], bool], operand: Any) -> Check:
+    """``compare(value, operand)`` for values of the operand's type (a str operand also reads times as text)."""
     kind = type(operand)
     if kind is str:
-        if type(value) is str:
-            return value, operand
-        return (_iso(value), operand) if isinstance(value, datetime) else None
-    if kind in _NUMBERS:
-        return (value, operand) if type(value) in _NUMBERS else None
+
+        def text(value: Any) -> bool:
+            if type(value) is str:
+                return compare(value, operand)
+            return isinstance(value, datetime) and compare(_iso(value), operand)
+
+        return text
+    if kind is int or kind is float:
+        return lambda value: (type(value) is int or type(value) is float) and compare(value, operand)
     if isinstance(operand, date):
-        time = _time(value)
-        return None if time is None else (time, _utc(operand))
-    return None
+        moment = _utc(operand)
+
+        def time(value: Any) -> bool:
+            read = _time(value)
+            return read is not None and compare(read, moment)
+
+        return time
+    return _never
 
 
-def _eq(value: Any, operand: Any) -> bool:
-    if operand is None:
-        return value is None or value is MISSING
-    if type(operand) is bool or type(value) is bool:
-        return value is operand
-    pair = _pair(value, operand)
-    return pair is not None and pair[0] == pair[1]
+def _between(bounds: tuple[Any, Any]) -> Check:
+    low, high = bounds
+    if order_of(low) is None or order_of(low) != order_of(high):
+        return _never
+    above, below = _ordered(operator.ge, low), _ordered(operator.le, high)
+    return lambda value: above(value) and below(value)
 
 
-def _gt(value: Any, operand: Any) -> bool:
-    pair = _pair(value, operand)
-    return pair is not None and pair[0] > pair[1]
+def _contains(operand: Any) -> Check:
+    if type(operand) is not str:
+        return _eq(operand)
+    return _textual(lambda text: operand in text)
 
 
-def _ge(value: Any, operand: Any) -> bool:
-    pair = _pair(value, operand)
-    return pair is not None and pair[0] >= pair[1]
+def _starts(operand: Any) -> Check:
+    return _textual(lambda text: text.startswith(operand)) if type(operand) is str else _never
 
 
-def _lt(value: Any, operand: Any) -> bool:
-    pair = _pair(value, operand)
-    return pair is not None and pair[0] < pair[1]
+def _ends(operand: Any) -> Check:
+    return _textual(lambda text: text.endswith(operand)) if type(operand) is str else _never
 
 
-def _le(value: Any, operand: Any) -> bool:
-    pair = _pair(value, operand)
-    return pair is not None and pair[0] <= pair[1]
+def _textual(test: Callable[[str], bool]) -> Check:
+    def check(value: Any) -> bool:
+        if type(value) is str:
+            return test(value)
+        return isinstance(value, datetime) and test(_iso(value))
+
+    return check
 
 
-def _between(value: Any, bounds: tuple[Any, Any]) -> bool:
-    return _ge(value, bounds[0]) and _le(value, bounds[1])
-
-
-def _contains(value: Any, operand: Any) -> bool:
-    if type(operand) is str:
-        text = _text(value)
-        return text is not None and operand in text
-    return _eq(value, operand)
-
-
-def _starts(value: Any, operand: Any) -> bool:
-    text = _text(value)
-    return text is not None and type(operand) is str and text.startswith(operand)
-
-
-def _ends(value: Any, operand: Any) -> bool:
-    text = _text(value)
-    return text is not None and type(operand) is str and text.endswith(operand)
-
-
-_TESTS: Final[dict[str, Test]] = {"==": _eq, ">": _gt, ">=": _ge, "<": _lt, "<=": _le}
-_TEXT_TESTS: Final[dict[type, Test]] = {Contains: _contains, StartsWith: _starts, EndsWith: _ends}
-
-
-def _text(value: Any) -> str | None:
-    if type(value) is str:
-        return value
-    return _iso(value) if isinstance(value, datetime) else None
+_CHECKS: Final[dict[str, CheckFactory]] = {
+    "==": _eq,
+    ">": partial(_ordered, operator.gt),
+    ">=": partial(_ordered, operator.ge),
+    "<": partial(_ordered, operator.lt),
+    "<=": partial(_ordered, operator.le),
+    "Contains": _contains,
+    "StartsWith": _starts,
+    "EndsWith": _ends,
+}
 
 
 def _iso(value: datetime) -> str:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 from tracardi.domain import refs
 from tracardi.domain.tql.ast import (
@@ -46,6 +46,7 @@ from tracardi.domain.tql.ast import (
 from tracardi.domain.tql.lexer import Token, TqlSyntaxError, describe, parse_time, tokenize
 
 MAX_DEPTH: Final = 32
+CACHED_LENGTH: Final = 2000
 _CONSTANTS: Final = {"true": True, "false": False, "null": None, "none": None}
 _KEYWORDS: Final = frozenset(
     {"and", "or", "not", "exists", "empty", "is", "contains", "starts", "ends", "with", "between", "in"}
@@ -53,11 +54,23 @@ _KEYWORDS: Final = frozenset(
 _TIME_FUNCTIONS: Final = frozenset({"datetime", "date"})
 
 
-@lru_cache(maxsize=4096)
 def parse(text: str) -> Expr:
-    """The syntax tree of a condition; TqlSyntaxError naming the position and the token otherwise."""
+    """The syntax tree of a condition; TqlSyntaxError naming the position and the token otherwise.
+
+    Conditions up to ``CACHED_LENGTH`` characters (every realistic one) are parsed once and cached; longer ones
+    are parsed at each call, so that a stream of distinct huge conditions cannot fill memory.
+    """
     if not isinstance(text, str):
         raise TqlSyntaxError(f"a condition is text, not {type(text).__name__}", 0, "")
+    return _cached(text) if len(text) <= CACHED_LENGTH else _parse(text)
+
+
+@lru_cache(maxsize=2048)
+def _cached(text: str) -> Expr:
+    return _parse(text)
+
+
+def _parse(text: str) -> Expr:
     return _Parser(tokenize(text)).parse()
 
 
@@ -97,7 +110,7 @@ class _Parser:
             self.fail(f"expected {kind!r}")
         return self.next()
 
-    def fail(self, expected: str, token: Token | None = None) -> None:
+    def fail(self, expected: str, token: Token | None = None) -> NoReturn:
         token = token or self.peek()
         what = f"unexpected {describe(token.text)} at {token.pos}"
         raise TqlSyntaxError(f"{what}: {expected}", token.pos, token.text)
@@ -182,7 +195,6 @@ class _Parser:
         self.i -= 1
         expected = "EXISTS, EMPTY, CONTAINS, STARTS WITH, ENDS WITH, BETWEEN or IN"
         self.fail(f"expected {expected}" if negated else f"expected an operator (==, !=, >, <, ..., IS, {expected})")
-        raise AssertionError  # fail() always raises
 
     def text_operand(self, operator: str, *, strings_only: bool) -> Operand:
         token = self.peek()
@@ -199,7 +211,6 @@ class _Parser:
             self.i += 1
             return _field(token)
         self.fail("expected a field such as profile@traits.tier")
-        raise AssertionError
 
     def operand(self) -> Operand:
         token = self.peek()
@@ -219,7 +230,6 @@ class _Parser:
         if token.kind == "word" and token.value.lower() in _TIME_FUNCTIONS and self.peek().kind == "(":
             return self.time_call()
         self.fail("expected a value (a string, number, true, false, null or date)", token)
-        raise AssertionError
 
     def time_call(self) -> datetime:
         self.expect_kind("(")

@@ -24,7 +24,7 @@ from uuid import UUID
 
 import msgspec
 
-from tracardi.domain.query import And, Condition, Eq, Exists, In, Not, Or, Range
+from tracardi.domain.query import And, Condition, Eq, Exists, In, Not, Or, Prefix, Range, Substring, Suffix
 from tracardi.storage.embedded._sql import MULTI_TABLE, IndexTable, json_path
 from tracardi.storage.errors import InvalidQuery
 
@@ -83,6 +83,8 @@ def _node(table: IndexTable, cond: Condition, params: list[Any], depth: int) -> 
             return _range(table, cond, params)
         case Exists(field=field):
             return _exists(table, field, params)
+        case Prefix() | Suffix() | Substring():
+            return _text(table, cond, params)
         case And(items=items):
             return _junction(table, items, " AND ", "1", params, depth)
         case Or(items=items):
@@ -173,6 +175,36 @@ def _range_param(value: object) -> str | int | float:
     if isinstance(value, bool):
         raise InvalidQuery(f"a range bound cannot be a boolean: {value!r}")
     return to_param(value)
+
+
+def _text(table: IndexTable, cond: Prefix | Suffix | Substring, params: list[Any]) -> str:
+    """Prefix, suffix and substring tests on text values (a number is never text here, unlike SQLite's casts)."""
+    text = cond.value
+    if not isinstance(text, str):
+        raise InvalidQuery(f"{type(cond).__name__.lower()} of {cond.field!r} needs a string: {text!r}")
+    if isinstance(cond, Prefix):
+        # a range from the prefix to its successor: text only (numbers sort before text), and index-friendly
+        upper = _successor(text)
+        if upper is None:
+            return _match(table, cond.field, "{x} >= ?", (text,), params)
+        return _match(table, cond.field, "{x} >= ? AND {x} < ?", (text, upper), params)
+    if isinstance(cond, Suffix):
+        if not text:
+            return _match(table, cond.field, "typeof({x}) = 'text'", (), params)
+        template = f"typeof({{x}}) = 'text' AND substr({{x}}, -{len(text)}) = ?"
+        return _match(table, cond.field, template, (text,), params)
+    return _match(table, cond.field, "typeof({x}) = 'text' AND instr({x}, ?) > 0", (text,), params)
+
+
+def _successor(text: str) -> str | None:
+    """The least string above every string that starts with ``text`` (None: no such string)."""
+    while text:
+        last = ord(text[-1]) + 1
+        last = 0xE000 if last == 0xD800 else last  # skip the surrogates, which UTF-8 cannot hold
+        if last <= 0x10FFFF:
+            return text[:-1] + chr(last)
+        text = text[:-1]
+    return None
 
 
 def _exists(table: IndexTable, field: str, params: list[Any]) -> str:

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import zlib
 from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
-from tracardi.domain.query import And, Condition, Eq, Exists, In, Not, Or, Range, Sort
+from tracardi.domain.query import And, Condition, Eq, Exists, In, Not, Or, Prefix, Range, Sort, Substring, Suffix
 from tracardi.storage.errors import InvalidQuery
 from tracardi.storage.opensearch._encode import ID, KEYS, SEP, SORT, SORT_KEY, SORT_PATH, check_field, query_key
 
 _MAX_DEPTH = 32
+_WILDCARD = re.compile(r"[\\*?]")  # what a wildcard pattern must escape
 MATCH_ALL: dict[str, Any] = {"match_all": {}}
 MATCH_NONE: dict[str, Any] = {"bool": {"must_not": [{"match_all": {}}]}}
 _Cursor = tuple[int, list[str | None], str]
@@ -36,14 +38,8 @@ def _node(cond: Condition, depth: int) -> dict[str, Any]:
     if depth > _MAX_DEPTH:
         raise InvalidQuery(f"condition nested deeper than {_MAX_DEPTH}")
     match cond:
-        case Eq(field=field, value=value):
-            return _exists(field, negate=True) if value is None else {"term": {KEYS: _key(field, value)}}
-        case In(field=field, values=values):
-            return _in(field, values)
-        case Range():
-            return _range(cond)
-        case Exists(field=field):
-            return _exists(field)
+        case Eq() | In() | Range() | Exists() | Prefix() | Suffix() | Substring():
+            return _leaf(cond)
         case And(items=items):
             return {"bool": {"filter": [_node(i, depth + 1) for i in _items(items)]}} if items else MATCH_ALL
         case Or(items=items):
@@ -53,6 +49,19 @@ def _node(cond: Condition, depth: int) -> dict[str, Any]:
         case Not(item=item):
             return {"bool": {"must_not": [_node(item, depth + 1)]}}
     raise InvalidQuery(f"not a condition: {cond!r}")
+
+
+def _leaf(cond: Eq | In | Range | Exists | Prefix | Suffix | Substring) -> dict[str, Any]:
+    match cond:
+        case Eq(field=field, value=value):
+            return _exists(field, negate=True) if value is None else {"term": {KEYS: _key(field, value)}}
+        case In(field=field, values=values):
+            return _in(field, values)
+        case Range():
+            return _range(cond)
+        case Exists(field=field):
+            return _exists(field)
+    return _text(cond)
 
 
 def _items(items: object) -> Sequence[Condition]:
@@ -68,6 +77,19 @@ def _key(field: str, value: object) -> str:
 def _exists(field: str, *, negate: bool = False) -> dict[str, Any]:
     query = {"prefix": {KEYS: check_field(field) + SEP}}
     return {"bool": {"must_not": [query]}} if negate else query
+
+
+def _text(cond: Prefix | Suffix | Substring) -> dict[str, Any]:
+    """Prefix, suffix and substring tests on the string keys (``s`` + the text) of the field."""
+    text = cond.value
+    if not isinstance(text, str):
+        raise InvalidQuery(f"{type(cond).__name__.lower()} of {cond.field!r} needs a string: {text!r}")
+    start = check_field(cond.field) + SEP + "s"
+    if isinstance(cond, Prefix):
+        return {"prefix": {KEYS: start + text}}
+    pattern = _WILDCARD.sub(r"\\\g<0>", text)
+    pattern = f"{start}*{pattern}" if isinstance(cond, Suffix) else f"{start}*{pattern}*"
+    return {"wildcard": {KEYS: {"value": pattern}}}
 
 
 def _in(field: str, values: object) -> dict[str, Any]:

@@ -1,15 +1,27 @@
-"""The admin API under /api: bearer-token auth, event sources, and stored records."""
+"""The admin API under /api: bearer-token auth, sources, records, search, workflows, profiling, background work."""
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount
 
-from tracardi.api.routes.admin import jobs, queues, records, sources, stats, tasks
+from tracardi.api.routes.admin import flows, imports, jobs, profiling, queues, records, search, sources, stats, tasks
 
 
 def admin_mount() -> BaseRoute:
     return Mount(
-        "/api", routes=[*sources.routes, *stats.routes, *records.routes, *queues.routes, *jobs.routes, *tasks.routes]
+        "/api",
+        routes=[
+            *sources.routes,
+            *stats.routes,
+            *records.routes,
+            *search.routes,
+            *queues.routes,
+            *jobs.routes,
+            *tasks.routes,
+            *flows.routes,
+            *profiling.routes,
+            *imports.routes,
+        ],
     )
 
 

@@ -48,8 +48,10 @@ async def create(request: Request) -> Response:
         return data
     if not data.id:
         raise InvalidInput("Event source id is required.", [FieldError(["body", "id"], "required")])
+    source = data.to_source(data.id)
+    services(request).check_source(source)
     existed = await services(request).sources.find(data.id.strip().lower())
-    saved = await services(request).sources.save(data.to_source(data.id))
+    saved = await services(request).sources.save(source)
     return json_response(saved, 200 if existed else 201)
 
 
@@ -62,7 +64,9 @@ async def replace(request: Request) -> Response:
     source_id = request.path_params["source_id"]
     if data.id and data.id.strip().lower() != source_id.strip().lower():
         raise InvalidInput("The body id differs from the path id.", [FieldError(["body", "id"], "must match the path")])
-    saved = await services(request).sources.save(data.to_source(source_id))
+    source = data.to_source(source_id)
+    services(request).check_source(source)
+    saved = await services(request).sources.save(source)
     return json_response(saved)
 
 
