@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/opensearch.py                        # against osmem-server (started here)
     .venv/bin/python bench/opensearch.py --url https://host:9200  # against a real cluster (indices bench-*)
+    .venv/bin/python bench/opensearch.py --url https://admin:secret@host:9200 --ca-certs ca.pem --migrate
 
 Both sides send the same events (built like the tracker builds them) in batches of ``--batch`` with ``--concurrency``
 requests in flight and ``refresh=false``: the raw side with ``AsyncOpenSearch.bulk`` of the events' JSON into an
@@ -22,7 +23,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -34,7 +35,7 @@ from tracardi.domain.common import Entity, PrimaryEntity
 from tracardi.domain.event import Event, EventSession
 from tracardi.storage import EVENTS, Put
 from tracardi.storage.indices import ALL_INDICES
-from tracardi.storage.opensearch import OpenSearchDocumentStore, OpenSearchOptions
+from tracardi.storage.opensearch import Migrations, OpenSearchDocumentStore, OpenSearchOptions
 
 
 def make_events(count: int) -> list[Event]:
@@ -73,8 +74,11 @@ async def in_batches(
     return time.perf_counter() - start
 
 
+TLS: dict[str, Any] = {}  # --ca-certs / --insecure, for both clients
+
+
 async def raw_rate(url: str, index: str, events: list[Event], batch: int, concurrency: int) -> float:
-    client = AsyncOpenSearch(hosts=[url], timeout=60)
+    client = AsyncOpenSearch(hosts=[url], timeout=60, **TLS)
     encode = msgspec.json.Encoder().encode
     try:
         await client.indices.create(index=index, body={"settings": {"index": {"number_of_replicas": 0}}})
@@ -98,7 +102,7 @@ async def raw_rate(url: str, index: str, events: list[Event], batch: int, concur
 async def adapter_rate(
     url: str, prefix: str, events: list[Event], batch: int, concurrency: int, sortable: Literal["declared", "any"]
 ) -> float:
-    options = OpenSearchOptions(hosts=url, prefix=prefix, replicas=0, sortable=sortable)
+    options = OpenSearchOptions(hosts=url, prefix=prefix, replicas=0, sortable=sortable, **TLS)
     store = OpenSearchDocumentStore(options, ALL_INDICES)
     try:
         await store.migrate()
@@ -113,6 +117,31 @@ async def adapter_rate(
         return len(events) / seconds
     finally:
         await store.close()
+
+
+async def migration_rate(url: str, prefix: str, events: list[Event], batch: int, concurrency: int) -> float:
+    """Events/s of ``migrate up`` copying the events (and their months) into a new version."""
+    before = OpenSearchDocumentStore(OpenSearchOptions(hosts=url, prefix=prefix, replicas=0, **TLS), ALL_INDICES)
+    after = OpenSearchDocumentStore(
+        OpenSearchOptions(hosts=url, prefix=prefix, replicas=0, sortable="any", **TLS), ALL_INDICES
+    )
+    try:
+        await before.migrate()
+
+        async def send(chunk: Sequence[Event]) -> None:
+            await before.bulk([Put(EVENTS, ev.id, ev) for ev in chunk])
+
+        await in_batches(events, batch, concurrency, send)
+        start = time.perf_counter()
+        states = await Migrations(after).up(batch=batch)
+        seconds = time.perf_counter() - start
+        if not all(state.up_to_date for state in states):
+            raise RuntimeError("migrate up left an index outdated")
+        await after._client.indices.delete(index=f"{prefix}.*")
+        return len(events) / seconds
+    finally:
+        await before.close()
+        await after.close()
 
 
 @contextlib.asynccontextmanager
@@ -137,12 +166,24 @@ async def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--rounds", type=int, default=3, help="alternating raw/adapter rounds; the best of each is kept")
     p.add_argument("--any", action="store_true", help="also measure the adapter with every path sortable")
+    p.add_argument("--migrate", action="store_true", help="also measure migrate up copying the events")
+    p.add_argument("--ca-certs", help="CA bundle of a real cluster's TLS certificate")
+    p.add_argument("--insecure", action="store_true", help="do not verify the cluster's TLS certificate")
     args = p.parse_args(argv)
+    if args.ca_certs:
+        TLS["ca_certs"] = args.ca_certs
+    if args.insecure:
+        TLS["verify_certs"] = False
     events = make_events(args.events)
     raw: list[float] = []
     ours: list[float] = []
     anysort: list[float] = []
+    migrated = 0.0
     async with server(args.url) as url:
+        if args.migrate:
+            migrated = await migration_rate(
+                url, f"bench-mig-{uuid.uuid4().hex[:8]}", events, args.batch, args.concurrency
+            )
         for r in range(args.rounds):
             tag = uuid.uuid4().hex[:8]
             raw.append(await raw_rate(url, f"bench-raw-{tag}", events, args.batch, args.concurrency))
@@ -155,6 +196,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
     print(f"raw opensearch-py bulk (dynamic mapping): {max(raw):,.0f} events/s")
     print(f"adapter bulk (sortable = declared):       {max(ours):,.0f} events/s")
     print(f"ratio adapter/raw:                        {max(ours) / max(raw):.2f} (target >= 0.80)")
+    if migrated:
+        print(f"migrate up (copy twice, switch, replay, verify): {migrated:,.0f} events/s")
     if anysort:
         print(
             f"adapter bulk (sortable = any):            {max(anysort):,.0f} events/s, "

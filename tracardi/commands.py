@@ -9,11 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tracardi import log as logging_setup
-from tracardi.services import open_store
+from tracardi.services import migrator_of, open_store
 from tracardi.settings import SettingsError, load_settings
-from tracardi.storage import StorageError
+from tracardi.storage import MigrationStep, StorageError
 from tracardi.storage.indices import ALL_INDICES
-from tracardi.storage.opensearch import Migrations, OpenSearchDocumentStore
 from tracardi.transfer import export_documents, import_documents
 
 
@@ -57,24 +56,23 @@ def _say(line: str) -> None:
     print(line)  # noqa: T201 - the command's report
 
 
+async def _report(step: MigrationStep) -> None:
+    if step.stage != "copy" or step.done == step.total or step.done % 10_000 < 500:  # a line per ~10,000 copied
+        _say(step.line())
+
+
 async def _migrate(action: str, config: str | None, batch: int) -> None:
     settings = load_settings(config)
     data_dir = Path(settings.storage.path)
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
     store = open_store(settings, data_dir)
     try:
-        if not isinstance(store, OpenSearchDocumentStore):
-            # SQLite tables carry their layout version in schema_version; migrate() upgrades them in place.
-            if action == "up":
-                await store.migrate()
-            _say(f"embedded store: schema {'upgraded' if action == 'up' else 'applied at start'}; nothing to clean")
-            return
-        migrations = Migrations(store, _say)
+        migrations = migrator_of(store)
         if action == "cleanup":
             for name in await migrations.cleanup():
                 _say(f"deleted {name}")
             return
-        states = await (migrations.up(batch) if action == "up" else migrations.status())
+        states = await (migrations.up(_report, batch=batch) if action == "up" else migrations.status())
         for state in states:
             _say(state.line())
     finally:

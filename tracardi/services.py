@@ -32,11 +32,11 @@ from tracardi.log import get_logger
 from tracardi.metrics import Metrics
 from tracardi.resources import declare_flows, declare_profiling, declared_resources
 from tracardi.settings import Settings, SettingsError
-from tracardi.storage import DocumentStore, Leases, Locks, Queue, StorageError
-from tracardi.storage.embedded import SqliteDocumentStore, SqliteQueue
+from tracardi.storage import DocumentStore, Leases, Locks, Migrator, Queue, StorageError
+from tracardi.storage.embedded import SqliteDocumentStore, SqliteMigrations, SqliteQueue
 from tracardi.storage.indices import ALL_INDICES
 from tracardi.storage.memory import InProcessLeases, InProcessLocks
-from tracardi.storage.opensearch import OpenSearchDocumentStore
+from tracardi.storage.opensearch import Migrations, OpenSearchDocumentStore
 from tracardi.storage.readers import reader_factory
 from tracardi.storage.redis import RedisLeases, RedisQueue
 from tracardi.workers import WorkerDeps
@@ -130,6 +130,15 @@ def open_store(settings: Settings, data_dir: Path) -> DocumentStore:
         cache_size=settings.storage.cache_size,
         synchronous=settings.storage.synchronous,
     )
+
+
+def migrator_of(store: DocumentStore) -> Migrator:
+    """The schema migrator of the store's adapter."""
+    if isinstance(store, OpenSearchDocumentStore):
+        return Migrations(store)
+    if isinstance(store, SqliteDocumentStore):
+        return SqliteMigrations(store)
+    raise SettingsError(f"no schema migrator for {store!r}")
 
 
 async def _open_queue(settings: Settings, store: DocumentStore) -> tuple[Queue, Leases]:
@@ -227,7 +236,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
                 _utcnow,
                 lease_ttl=settings.jobs.lease_ttl,
             ),
-            TaskService(store, _utcnow),
+            TaskService(store, _utcnow, migrator_of(store)),
             flows,
             workflows,
             profiling,

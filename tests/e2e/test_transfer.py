@@ -67,7 +67,7 @@ async def test_import_of_a_bad_line_names_it(tmp_path: Path) -> None:
 async def test_migrate_command_on_both_adapters(osmem_url: str, tmp_path: Path) -> None:
     embedded = {"TRACARDI_STORAGE_PATH": str(tmp_path / "data")}
     result = await _cli("migrate", "up", env=embedded)
-    assert result.returncode == 0 and "embedded store" in result.stdout, result.stderr
+    assert result.returncode == 0 and "profile -> doc_profile" in result.stdout, result.stderr
     cluster = {**embedded, "TRACARDI_STORAGE_BACKEND": "opensearch", "TRACARDI_OPENSEARCH_HOSTS": osmem_url}
     # nothing created yet: every index but the monthly events reports no version
     unversioned = len([i for i in ALL_INDICES if i.name != "event"])

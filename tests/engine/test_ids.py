@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
-from tracardi.engine.ids import IdFactory
+from tracardi.engine.ids import IdFactory, RepeatedIds
 
 
 def test_ids_are_distinct_uuid4_strings_across_buffer_refills() -> None:
@@ -29,3 +30,14 @@ def test_time_ordered_ids_sort_by_time_and_stay_unique() -> None:
     parsed = uuid.UUID(ids[0])
     assert parsed.version == 7
     assert parsed.variant == uuid.RFC_4122
+
+
+def test_the_attempts_of_one_request_reuse_their_event_ids() -> None:
+    """A retried track overwrites the events its lost attempt wrote instead of storing copies."""
+    ids = RepeatedIds(IdFactory().time_ordered)
+    now = datetime.now(UTC)
+    first = [ids(now) for _ in range(3)]
+    ids.restart()
+    again = [ids(now) for _ in range(4)]  # a retry may build one more event (e.g. a system event)
+    assert again[:3] == first and again[3] not in first
+    assert len(set(first)) == 3

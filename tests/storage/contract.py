@@ -27,6 +27,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from tests.storage.aggregate_contract import AggregationContract
 from tracardi.domain.query import And, Condition, Eq, Exists, In, Not, Or, Prefix, Range, Sort, Substring, Suffix
 from tracardi.storage import (
     Delete,
@@ -233,7 +234,7 @@ async def all_pages(
     raise AssertionError("paging did not end")
 
 
-class DocumentStoreContract:
+class DocumentStoreContract(AggregationContract):
     """Behaviour every DocumentStore adapter must show; subclasses provide the ``store`` fixture."""
 
     big_scale = 1.0

@@ -85,6 +85,26 @@ class QueueContract:
         assert await queue.ack(jobs[0])
         assert (await queue.stats(name)).depth == 0
 
+    async def test_a_redelivery_after_an_expired_claim_counts_as_an_attempt(self, queue: Queue, name: str) -> None:
+        """A consumer that dies mid-job used up an attempt, so a job that kills its worker reaches the cap."""
+        await queue.enqueue(name, b"x", job_id="poison")
+        await queue.enqueue(name, b"y", job_id="fine")
+        seen = []
+        for consumer in ("c1", "c2", "c3"):
+            jobs = await queue.claim(name, consumer, count=2, visibility=0.1, block=1)
+            seen.append(sorted((j.id, j.attempts) for j in jobs))
+            for job in jobs:
+                if job.id == "fine":
+                    assert await queue.ack(job)
+            await asyncio.sleep(0.15)
+        assert seen == [[("fine", 0), ("poison", 0)], [("poison", 1)], [("poison", 2)]]
+        (job,) = await queue.claim(name, "c4", count=1, visibility=0.1, block=1)
+        assert await queue.retry(job, delay=0, error="failed at last")
+        (job,) = await queue.claim(name, "c5", count=1, visibility=0.1, block=1)
+        assert job.attempts == 4, "a retry after redeliveries counts them all"
+        assert await queue.dead_letter(job, error="done")
+        assert [d.attempts for d in await queue.dead_letters(name)] == [5]
+
     async def test_retry_counts_attempts_and_delays(self, queue: Queue, name: str) -> None:
         await queue.enqueue(name, b"x", job_id="j")
         (job,) = await queue.claim(name, "c1", count=1, visibility=30)

@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import msgspec
+import pytest
 import redis.asyncio as aioredis
 
 from tests.conftest import ROOT
+from tests.workers._poison_proc import OPTIONS, open_queue
 from tests.workers._worker_proc import Work
 from tracardi.storage import Job
 from tracardi.storage.redis import RedisQueue
@@ -65,4 +67,44 @@ async def test_a_job_of_a_killed_worker_is_delivered_again_and_done_once(
         assert (stats.depth, stats.dead) == (0, 0)
     finally:
         await effects.aclose()
+        await queue.close()
+
+
+@pytest.mark.parametrize("backend", ["redis", "embedded"])
+async def test_a_job_that_kills_its_worker_ends_in_the_dead_letters_after_the_retry_cap(
+    backend: str, redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    """Each death is an attempt: after ``max_tries`` (3) deaths the next worker dead-letters the job unrun."""
+    where = redis_url if backend == "redis" else str(tmp_path / "queue.db")
+    runs = tmp_path / "runs"
+    queue = await open_queue(where, redis_prefix)
+    try:
+        await queue.enqueue("test:poison", msgspec.json.encode(Work(n=1)), job_id="poison")
+        for _ in range(OPTIONS.max_tries + 2):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "tests.workers._poison_proc",
+                where,
+                redis_prefix,
+                "test:poison",
+                str(runs),
+                cwd=ROOT,
+            )
+            for _ in range(400):  # until it dies by the job, or the job is dead-lettered
+                if proc.returncode is not None or await queue.dead_letters("test:poison"):
+                    break
+                await asyncio.sleep(0.025)
+            if proc.returncode is None:
+                proc.kill()
+            await proc.wait()
+            if await queue.dead_letters("test:poison"):
+                break
+            await asyncio.sleep(OPTIONS.visibility)  # the dead worker's claim expires
+        (dead,) = await queue.dead_letters("test:poison")
+        assert dead.id == "poison" and "deliveries" in dead.error
+        assert runs.read_text().split() == ["poison"] * OPTIONS.max_tries, "the handler ran max_tries times, no more"
+        stats = await queue.stats("test:poison")
+        assert (stats.depth, stats.dead) == (0, 1)
+    finally:
         await queue.close()

@@ -7,7 +7,7 @@ keyword-only Structs tagged by ``kind``; every field added later gets a default 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -63,6 +63,13 @@ class DelayedCall(msgspec.Struct, frozen=True, kw_only=True, tag="delayed-call",
     args: dict[str, Any] = {}
 
 
+class MigrateUp(msgspec.Struct, frozen=True, kw_only=True, tag="migrate-up", tag_field="kind"):
+    """Upgrade the store's schema (``migrate up``): copy outdated indices into new versions, ``batch`` documents a
+    request, recording progress under the job id; a re-run resumes what a crashed one left."""
+
+    batch: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 500
+
+
 class ImportData(msgspec.Struct, frozen=True, kw_only=True, tag="import-data", tag_field="kind"):
     """Run part ``slice`` of the import ``import_id`` (started by the import service, which keeps its record)."""
 
@@ -71,7 +78,7 @@ class ImportData(msgspec.Struct, frozen=True, kw_only=True, tag="import-data", t
     spec: ImportSpec
 
 
-Message = CopyEventPropsToTraits | CopyEventPropsToTraitsWhere | SendToWebhook | DelayedCall | ImportData
+Message = CopyEventPropsToTraits | CopyEventPropsToTraitsWhere | SendToWebhook | DelayedCall | ImportData | MigrateUp
 """Every message a worker of this version understands."""
 
 
@@ -82,5 +89,6 @@ QUEUE_MESSAGES: dict[str, Any] = {
     EVENT_PROPS_TO_TRAITS: TraitsCopy,
     DESTINATIONS: SendToWebhook,
     DELAYED: DelayedCall,
+    MIGRATION: MigrateUp,
 }
 """The message each served queue takes (what the admin API may start as a task)."""

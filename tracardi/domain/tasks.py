@@ -22,3 +22,5 @@ class TaskProgress(msgspec.Struct, kw_only=True):
     done: int = 0
     changed: int = 0
     error: str = ""
+    detail: str = ""
+    """The last step, in words (a migration's current index and stage)."""

@@ -7,6 +7,7 @@ to get it back from the storage threads. Drawing 4 KiB at a time keeps ids ungue
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime
 
 _BATCH = 256
@@ -50,3 +51,24 @@ class IdFactory:
 def _format(n: int) -> str:
     h = f"{n:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+class RepeatedIds:
+    """Event ids that repeat across the attempts of one request: the k-th id an attempt asks for is the same in
+    every attempt. An attempt whose profile write lost a race to another host has already written its events (a
+    bulk applies each item alone); the retry then overwrites them instead of adding copies."""
+
+    def __init__(self, new_id: Callable[[datetime], str]) -> None:
+        self._new_id = new_id
+        self._ids: list[str] = []
+        self._next = 0
+
+    def restart(self) -> None:
+        """A new attempt: hand out the same ids again, from the first."""
+        self._next = 0
+
+    def __call__(self, when: datetime) -> str:
+        if self._next == len(self._ids):
+            self._ids.append(self._new_id(when))
+        self._next += 1
+        return self._ids[self._next - 1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -12,9 +13,32 @@ from tracardi.domain.profile import Profile
 from tracardi.domain.query import And, Condition, Eq, In, Range, Sort
 from tracardi.domain.session import Session
 from tracardi.engine.profiles import find_profile
-from tracardi.storage import EVENTS, PROFILES, SESSIONS, DocumentStore, Index, Page
+from tracardi.storage import EVENTS, PROFILES, SESSIONS, DocumentStore, Index, Interval, Page, TermBucket, TimeBucket
 
 T = TypeVar("T")
+
+
+EVENT_TIME = "metadata.time.insert"
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    """Which stored events a statistic counts: of a source, a profile, a type, inserted in ``[since, until)``."""
+
+    source_id: str | None = None
+    profile_id: str | None = None
+    event_type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def condition(self) -> Condition:
+        parts: list[Condition] = []
+        for field, value in (("source.id", self.source_id), ("profile.id", self.profile_id), ("type", self.event_type)):
+            if value:
+                parts.append(Eq(field=field, value=value))
+        if self.since or self.until:
+            parts.append(Range(field=EVENT_TIME, gte=self.since, lt=self.until))
+        return And(items=tuple(parts))
 
 
 class RecordService:
@@ -95,6 +119,18 @@ class RecordService:
 
         where = And(items=tuple(parts))
         return await self._store.query(EVENTS, where, sort=_newest("metadata.time.insert"), limit=limit, after=after)
+
+    async def event_types(self, which: EventFilter, *, limit: int) -> list[TermBucket]:
+        """The most frequent event types among the events ``which`` selects, most frequent first."""
+        return await self._store.terms(EVENTS, "type", which.condition(), size=limit)
+
+    async def event_histogram(
+        self, which: EventFilter, *, interval: Interval, since: datetime, until: datetime
+    ) -> list[TimeBucket]:
+        """How many events ``which`` selects were inserted in each interval of ``[since, until)``."""
+        return await self._store.date_histogram(
+            EVENTS, EVENT_TIME, which.condition(), interval=interval, since=since, until=until
+        )
 
 
 def _newest(field: str) -> tuple[Sort, ...]:

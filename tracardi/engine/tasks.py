@@ -6,18 +6,33 @@ from collections.abc import Callable
 from datetime import datetime
 
 from tracardi.domain.errors import NotFoundError
-from tracardi.domain.messages import EVENT_PROPS_TO_TRAITS, CopyEventPropsToTraitsWhere
+from tracardi.domain.messages import EVENT_PROPS_TO_TRAITS, CopyEventPropsToTraitsWhere, MigrateUp
 from tracardi.domain.tasks import TaskProgress
+from tracardi.engine.migration import MigrationTask
 from tracardi.engine.traits import copy_props_where, events_where
-from tracardi.storage import TASKS, DocumentStore
+from tracardi.storage import TASKS, DocumentStore, IndexStatus, Migrator
 
 
 class TaskService:
-    """Runs the traits copy over a query with progress records, and answers progress by job id."""
+    """Runs the traits copy over a query and ``migrate up`` with progress records, and answers progress by job id."""
 
-    def __init__(self, store: DocumentStore, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: DocumentStore, clock: Callable[[], datetime], migrator: Migrator | None = None) -> None:
         self._store = store
         self._clock = clock
+        self._migration = None if migrator is None else MigrationTask(store, migrator, clock)
+
+    def _migrator(self) -> MigrationTask:
+        if self._migration is None:
+            raise NotFoundError("This process has no schema migrator.")
+        return self._migration
+
+    async def migrate_up(self, job_id: str, message: MigrateUp) -> TaskProgress:
+        """``migrate up`` with its progress under ``job_id`` (the ``migration:worker`` job)."""
+        return await self._migrator().run(job_id, message)
+
+    async def migration_status(self) -> list[IndexStatus]:
+        """Which version serves each index and whether it needs ``migrate up``."""
+        return await self._migrator().status()
 
     async def progress(self, job_id: str) -> TaskProgress:
         found = await self._store.get(TASKS, job_id)

@@ -23,7 +23,7 @@ from tracardi.domain.source import EventSource
 from tracardi.engine._events import EventFactory, system_events
 from tracardi.engine._validate import check_payload
 from tracardi.engine._visit import fill_new_session, merge_context, take_utm, timezone_of, user_agent_of
-from tracardi.engine.ids import IdFactory
+from tracardi.engine.ids import IdFactory, RepeatedIds
 from tracardi.engine.profiles import find_profile
 from tracardi.engine.profiling import Profiler, ProfilingService
 from tracardi.engine.sources import SourceService
@@ -152,12 +152,14 @@ class Tracker:
     async def _attempts(
         self, payload: TrackerPayload, source: EventSource, request: RequestInfo, flags: _Flags, session_id: str
     ) -> TrackResult:
+        event_ids = RepeatedIds(self._event_id)
         for _ in range(self._options.max_retries - 1):
             try:
-                return await self._attempt(payload, source, request, flags, session_id)
+                return await self._attempt(payload, source, request, flags, session_id, event_ids)
             except VersionConflict:
                 self._metrics.write_conflicts.inc()
-        return await self._attempt(payload, source, request, flags, session_id)
+                event_ids.restart()
+        return await self._attempt(payload, source, request, flags, session_id, event_ids)
 
     def _flags(self, payload: TrackerPayload, source: EventSource, profile_less: bool) -> _Flags:
         transitional = source.transitional
@@ -172,11 +174,17 @@ class Tracker:
         )
 
     async def _attempt(
-        self, payload: TrackerPayload, source: EventSource, request: RequestInfo, flags: _Flags, session_id: str
+        self,
+        payload: TrackerPayload,
+        source: EventSource,
+        request: RequestInfo,
+        flags: _Flags,
+        session_id: str,
+        event_ids: RepeatedIds,
     ) -> TrackResult:
         stored_session = await self._store.get(SESSIONS, session_id) if session_id else None
         profile_id = self._profile_id_to_load(payload, stored_session, flags)
-        call = _Call(self, payload, source, request, flags)
+        call = _Call(self, payload, source, request, flags, event_ids)
         if not profile_id:
             return await call.run(session_id, stored_session, None)
         async with self._locks.hold(f"profile:{profile_id}"):
@@ -198,9 +206,16 @@ class _Call:
     """The mutable state of one tracking attempt (kept out of the Tracker so attempts never share it)."""
 
     def __init__(
-        self, tracker: Tracker, payload: TrackerPayload, source: EventSource, request: RequestInfo, flags: _Flags
+        self,
+        tracker: Tracker,
+        payload: TrackerPayload,
+        source: EventSource,
+        request: RequestInfo,
+        flags: _Flags,
+        event_ids: RepeatedIds,
     ) -> None:
         self.t = tracker
+        self.event_ids = event_ids
         self.payload = payload
         self.source = source
         self.request = request
@@ -323,7 +338,7 @@ class _Call:
             request=request,
             ip=self.request.ip,
             now=self.now,
-            new_id=self.t._event_id,
+            new_id=self.event_ids,
             debug=self.flags.debug,
         )
         events = [factory.build(ep, self.context) for ep in self.payload.events]

@@ -1,5 +1,6 @@
 """Storage ports and errors: what the engine and the entry points may import from storage."""
 
+from tracardi.storage.aggregations import INTERVALS, Interval, TermBucket, TimeBucket
 from tracardi.storage.errors import InvalidQuery, NotFound, StorageError, Unavailable, VersionConflict
 from tracardi.storage.indices import (
     EVENT_RESHAPING,
@@ -19,6 +20,7 @@ from tracardi.storage.indices import (
     SOURCES,
     TASKS,
 )
+from tracardi.storage.migration import IndexStatus, MigrationStep, Migrator, Report
 from tracardi.storage.ports import (
     DeadLetter,
     Delete,
@@ -47,6 +49,7 @@ __all__ = [
     "FLOW_TRACES",
     "IMPORTS",
     "IMPORT_ERRORS",
+    "INTERVALS",
     "JOB_RUNS",
     "MERGE_KEYS",
     "PROFILES",
@@ -59,10 +62,14 @@ __all__ = [
     "Delete",
     "DocumentStore",
     "Index",
+    "IndexStatus",
+    "Interval",
     "InvalidQuery",
     "Job",
     "Leases",
     "Locks",
+    "MigrationStep",
+    "Migrator",
     "NotFound",
     "OpenReader",
     "Outbox",
@@ -70,10 +77,13 @@ __all__ = [
     "Put",
     "Queue",
     "QueueStats",
+    "Report",
     "Row",
     "RowBatch",
     "RowReader",
     "StorageError",
+    "TermBucket",
+    "TimeBucket",
     "Unavailable",
     "UnreadableSource",
     "VersionConflict",

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from tracardi.domain.query import Condition, Sort
+from tracardi.storage.aggregations import Interval, TermBucket, TimeBucket
 from tracardi.storage.errors import StorageError
 
 T = TypeVar("T")
@@ -165,6 +167,25 @@ class DocumentStore(Protocol):
 
     async def delete_where(self, index: Index[T], where: Condition) -> int:
         """Delete every matching document; return how many."""
+        ...
+
+    async def terms(
+        self, index: Index[T], field: str, where: Condition | None = None, *, size: int = 10
+    ) -> list[TermBucket]:
+        """The ``size`` most frequent values of ``field`` among the matches (see ``aggregations``)."""
+        ...
+
+    async def date_histogram(
+        self,
+        index: Index[T],
+        field: str,
+        where: Condition | None = None,
+        *,
+        interval: Interval,
+        since: datetime,
+        until: datetime,
+    ) -> list[TimeBucket]:
+        """Matches per calendar interval of the time ``field`` over ``[since, until)`` (see ``aggregations``)."""
         ...
 
 

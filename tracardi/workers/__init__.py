@@ -15,8 +15,10 @@ from tracardi.domain.messages import (
     DESTINATIONS,
     EVENT_PROPS_TO_TRAITS,
     IMPORT,
+    MIGRATION,
     DelayedCall,
     ImportData,
+    MigrateUp,
     SendToWebhook,
     TraitsCopy,
 )
@@ -25,7 +27,7 @@ from tracardi.engine.imports import ImportService
 from tracardi.log import get_logger
 from tracardi.metrics import Metrics
 from tracardi.storage import DocumentStore, Queue
-from tracardi.workers.handlers import DelayedCalls, DelayedFn, PropsToTraits, Webhooks
+from tracardi.workers.handlers import DelayedCalls, DelayedFn, Migration, PropsToTraits, Webhooks
 from tracardi.workers.imports import Imports
 from tracardi.workers.runner import Abort, Consumer, JobState, Retry, WorkerOptions, backoff, consumer_name
 
@@ -73,6 +75,7 @@ def build_consumers(deps: WorkerDeps, options: WorkersOptions, http: httpx.Async
         ),
         Consumer(deps.queue, DESTINATIONS, SendToWebhook, Webhooks(http), options.for_queue(DESTINATIONS), **common),
         Consumer(deps.queue, DELAYED, DelayedCall, DelayedCalls(deps.delayed), options.for_queue(DELAYED), **common),
+        Consumer(deps.queue, MIGRATION, MigrateUp, Migration(deps.tasks), options.for_queue(MIGRATION), **common),
     ]
     if deps.imports is not None:
         imports = options.for_queue(IMPORT)

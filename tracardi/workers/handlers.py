@@ -11,6 +11,7 @@ from tracardi.domain.messages import (
     CopyEventPropsToTraits,
     CopyEventPropsToTraitsWhere,
     DelayedCall,
+    MigrateUp,
     SendToWebhook,
     TraitsCopy,
 )
@@ -80,3 +81,16 @@ class DelayedCalls:
                 if fn is None:
                     raise Abort(f"no delayed callable named {name!r} in this version")
                 await fn(args)
+
+
+class Migration:
+    """``migration:worker``: ``migrate up`` with progress under the job id; a redelivered job resumes the copy."""
+
+    def __init__(self, tasks: TaskService) -> None:
+        self._tasks = tasks
+
+    async def __call__(self, message: MigrateUp, job: Job) -> None:
+        match message:
+            case MigrateUp():
+                progress = await self._tasks.migrate_up(job.id, message)
+                log.info("migrated", job_id=job.id, indices_switched=progress.changed, documents=progress.total)

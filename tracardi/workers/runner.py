@@ -2,7 +2,8 @@
 
 A job moves through named states (``JobState``): queued, in progress, then complete, retry (back on the queue
 after an exponential backoff between ``backoff_min`` and ``backoff_max``), or failed (in the dead-letter list,
-after ``max_tries`` attempts, at once for a message that cannot be decoded or a handler raising ``Abort``).
+after ``max_tries`` attempts, a delivery whose worker died counting as one; at once for a message that cannot be
+decoded or a handler raising ``Abort``).
 Up to ``concurrency`` jobs run at once, each as a task kept in a set; finishing a job is shielded from
 cancellation. ``run(stop)`` stops claiming when ``stop`` is set and lets running jobs finish (bounded by
 ``drain_timeout``; what is cut off is delivered again after the visibility timeout). ``burst=True`` returns once
@@ -219,6 +220,10 @@ class Consumer(Generic[M]):
 
     async def _attempt(self, job: Job) -> tuple[JobState, str, float]:
         """Run the handler once: the state to finish in, the error text, and the retry delay."""
+        if job.attempts >= self.options.max_tries:
+            # every earlier delivery ended with its consumer gone (killed, or stuck past the visibility timeout):
+            # running it again would take this worker down too
+            return JobState.FAILED, f"gave up after {job.attempts} deliveries whose worker died before finishing", 0.0
         try:
             message = self._decoder.decode(job.body)
         except msgspec.DecodeError as exc:

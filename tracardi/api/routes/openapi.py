@@ -124,7 +124,80 @@ def _admin_paths() -> dict[str, Any]:
     paths["/api/sessions/{id}/events"] = {
         "get": _op("Events of a session", "admin", {"200": _page("Event")}, auth=True)
     }
+    paths.update(_stats_paths())
     return paths
+
+
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema or _STRING}
+
+
+_STRING: dict[str, Any] = {"type": "string"}
+_TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
+_EVENT_FILTER = [
+    _query("source", "only events of this source id"),
+    _query("profile", "only events of this profile id"),
+    _query("type", "only events of this type"),
+    _query("since", "inserted at or after (ISO 8601; no offset means UTC)", _TIME),
+    _query("until", "inserted before (ISO 8601)", _TIME),
+]
+
+
+def _stats_paths() -> dict[str, Any]:
+    """The event statistics (``admin/stats.py``)."""
+    counts = {
+        "type": "array",
+        "items": {"type": "object", "properties": {"type": _STRING, "count": {"type": "integer"}}},
+    }
+    by_type = _op(
+        "Event counts by type, most frequent first",
+        "admin",
+        {"200": _json({"type": "object", "properties": {"items": counts}}), **_errors(422)},
+        auth=True,
+    )
+    by_type["parameters"] = [
+        *_EVENT_FILTER,
+        _query("limit", "how many types (1..1000, default 20)", {"type": "integer"}),
+    ]
+    bucket = {"type": "object", "properties": {"start": _TIME, "end": _TIME, "count": {"type": "integer"}}}
+    body = {
+        "type": "object",
+        "properties": {
+            "interval": _STRING,
+            "since": _TIME,
+            "until": _TIME,
+            "items": {"type": "array", "items": bucket},
+        },
+    }
+    histogram = _op(
+        "Event counts per hour, day, week or month (UTC), empty intervals included",
+        "admin",
+        {"200": _json(body), **_errors(422)},
+        auth=True,
+    )
+    interval = {"type": "string", "enum": ["hour", "day", "week", "month"], "default": "day"}
+    histogram["parameters"] = [
+        _query("interval", "bucket size; at most 1000 buckets between since and until", interval),
+        *_EVENT_FILTER,
+    ]
+    status = {
+        "type": "object",
+        "properties": {
+            "alias": _STRING,
+            "current": {"type": ["string", "null"]},
+            "count": {"type": "integer"},
+            "up_to_date": {"type": "boolean"},
+            "pending": {"type": ["string", "null"]},
+            "old": {"type": "array", "items": _STRING},
+        },
+    }
+    listing = {"type": "object", "properties": {"items": {"type": "array", "items": status}}}
+    migrations = _op("Schema version of each index and event month", "admin", {"200": _json(listing)}, auth=True)
+    return {
+        "/api/events/count-by-type": {"get": by_type},
+        "/api/events/histogram": {"get": histogram},
+        "/api/migrations": {"get": migrations},
+    }
 
 
 def _workflow_paths() -> dict[str, Any]:

@@ -127,6 +127,12 @@ def _match(table: IndexTable, field: str, template: str, values: Sequence[Any], 
     )
 
 
+def field_between(table: IndexTable, field: str, low: str, high: str, params: list[Any]) -> str:
+    """The field (any element of a list) is ``>= low`` and ``< high``, two SQL expressions (e.g. joined columns)."""
+    json_path(field)
+    return _match(table, field, f"{{x}} >= {low} AND {{x}} < {high}", (), params)
+
+
 def _eq(table: IndexTable, field: str, value: object, params: list[Any]) -> str:
     if value is None:
         return f"NOT COALESCE({_exists(table, field, params)}, 0)"

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tracardi.domain.query import Condition, Sort
+from tracardi.storage.aggregations import Interval, TermBucket, TimeBucket, check_size, spans
 from tracardi.storage.embedded import _schema
+from tracardi.storage.embedded._aggregate import histogram_sql, read_counts, read_terms, terms_sql
 from tracardi.storage.embedded._cache import DocCache, Entry
 from tracardi.storage.embedded._checkpoint import Checkpointer
 from tracardi.storage.embedded._compile import compile_where
@@ -201,6 +204,35 @@ class SqliteDocumentStore:
             if len(rows) < page_size:
                 return
             last = rows[-1][0]
+
+    async def terms(
+        self, index: Index[T], field: str, where: Condition | None = None, *, size: int = 10
+    ) -> list[TermBucket]:
+        """The ``size`` most frequent values of ``field`` among the matches (GROUP BY)."""
+        if not self._open:
+            await self._ensure_open()
+        table = self._table(index)
+        sql, params = terms_sql(table, field, where, check_size(size))
+        return await self._reads.run(partial(read_terms, sql, params), f"terms {table.name}")
+
+    async def date_histogram(
+        self,
+        index: Index[T],
+        field: str,
+        where: Condition | None = None,
+        *,
+        interval: Interval,
+        since: datetime,
+        until: datetime,
+    ) -> list[TimeBucket]:
+        """Matches per calendar interval of ``field`` over ``[since, until)``, empty intervals included."""
+        if not self._open:
+            await self._ensure_open()
+        table = self._table(index)
+        wanted = spans(interval, since, until)
+        sql, params = histogram_sql(table, field, where, wanted)
+        counts = await self._reads.run(partial(read_counts, sql, params), f"date_histogram {table.name}")
+        return [TimeBucket(span.start, span.end, count) for span, count in zip(wanted, counts, strict=True)]
 
     # -- writes -----------------------------------------------------------------------------------------------
 

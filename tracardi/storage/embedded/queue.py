@@ -3,7 +3,7 @@
 Every write goes through the store's one writer thread (so it shares group commits with document writes and
 stays off the event loop); reads use the store's reader pool. A claim sets a lease (a token and an expiry) on
 due jobs in one UPDATE ... RETURNING; a job whose lease expired is due again, which is how jobs of a consumer
-that died come back. Finishing a delivery only acts while the row still carries that delivery's token.
+that died come back, one attempt more. Finishing a delivery only acts while the row still carries that delivery's token.
 Consumers in this process are woken by an enqueue; due delayed jobs are found by polling.
 """
 
@@ -44,8 +44,11 @@ _INSERT = (
     f"INSERT INTO {JOBS} (queue, id, body, attempts, enqueued, due) VALUES (?, ?, ?, 0, ?, ?) "
     "ON CONFLICT (queue, id) DO NOTHING"
 )
+# A row still carrying an expired lease was never finished: its consumer died, which counts as an attempt (so a
+# job that kills its worker reaches the retry cap). SET reads the old lease_until.
 _CLAIM = (
-    f"UPDATE {JOBS} SET lease = ?, lease_until = ? WHERE rowid IN (SELECT rowid FROM {JOBS} "
+    f"UPDATE {JOBS} SET lease = ?, lease_until = ?, attempts = attempts + (lease_until > 0) "
+    f"WHERE rowid IN (SELECT rowid FROM {JOBS} "
     "WHERE queue = ? AND due <= ? AND lease_until <= ? ORDER BY due LIMIT ?) "
     "RETURNING id, body, attempts, enqueued"
 )

@@ -43,8 +43,8 @@ NESTED_LIMIT = 100_000
 
 _FIELD = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*")  # the embedded adapter's alphabet, kept in step
 _MAX_FIELD = 256
-_SIGN = 0x8000_0000_0000_0000
-_ALL = 0xFFFF_FFFF_FFFF_FFFF
+SIGN = 0x8000_0000_0000_0000
+ALL = 0xFFFF_FFFF_FFFF_FFFF
 
 
 def check_field(field: object) -> str:
@@ -79,7 +79,7 @@ def mapping() -> dict[str, Any]:
 def number_key(value: float) -> str:
     """``n`` + hex digits that sort like the number."""
     bits = struct.unpack(">Q", struct.pack(">d", float(value) + 0.0))[0]  # + 0.0 turns -0.0 into 0.0
-    bits = bits ^ _ALL if bits & _SIGN else bits | _SIGN
+    bits = bits ^ ALL if bits & SIGN else bits | SIGN
     return f"n{bits:016x}"
 
 

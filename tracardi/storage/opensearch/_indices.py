@@ -3,12 +3,15 @@
 Every kind of document lives in ``<prefix>.<name>.v<N>`` behind the alias ``<prefix>.<name>``, which readers and
 writers use, so a migration can build ``v<N+1>`` and switch the alias atomically. Time-partitioned kinds (events)
 live in ``<prefix>.<name>.v<N>-<YYYY>.<MM>`` (the month of the document's time field, ``none`` when it has no
-time), all behind the same read alias; an index template gives any such index the mapping and the alias. A
-profile or a session is never partitioned: one id is one document, whatever the index rollover.
+time), all behind the same read alias for searches; each month also has its own alias ``<prefix>.<name>-<month>``
+(its write index is the month's current version), which writes and reads by id use, so a migration switches a
+month's two aliases atomically, like an unpartitioned kind's. A profile or a session is never partitioned: one id
+is one document, whatever the index rollover.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +22,7 @@ from tracardi.storage.ports import Index
 
 SCHEMA_VERSION = 1
 NO_TIME = "none"
+_MONTH = re.compile(r"-(?:\d{4}\.\d{2}|none)")
 
 
 class IndexNames:
@@ -40,17 +44,29 @@ class IndexNames:
         return self.time_field is not None
 
     def partition(self, source: dict[str, Any]) -> str:
-        """The physical index a document of a partitioned kind is written to, from its time field."""
+        """The month alias a document of a partitioned kind is written to, from its time field."""
         value: Any = source
         for key in (self.time_field or "").split("."):
             value = value.get(key) if isinstance(value, dict) else None
         if isinstance(value, str) and len(value) >= 7:
-            return f"{self.physical}-{value[:4]}.{value[5:7]}"
-        return f"{self.physical}-{NO_TIME}"
+            return f"{self.alias}-{value[:4]}.{value[5:7]}"
+        return f"{self.alias}-{NO_TIME}"
 
     def month(self, now: datetime) -> str:
-        """The partition of a moment."""
-        return f"{self.physical}-{now:%Y.%m}"
+        """The month alias of a moment."""
+        return f"{self.alias}-{now:%Y.%m}"
+
+    def month_alias(self, physical: str) -> str:
+        """The month alias of a partition index (``<alias>.v<N>-<month>`` -> ``<alias>-<month>``)."""
+        return f"{self.alias}-{physical.rsplit('-', 1)[1]}"
+
+    def is_month(self, alias: str) -> bool:
+        """Whether ``alias`` is one of this kind's month aliases (not another kind's that shares the prefix)."""
+        return _MONTH.fullmatch(alias[len(self.alias) :]) is not None and alias.startswith(self.alias)
+
+    def first_partition(self, month_alias: str) -> str:
+        """The physical index a new month starts in (the code's schema version)."""
+        return f"{self.physical}-{month_alias.rsplit('-', 1)[1]}"
 
 
 def spec(names: IndexNames) -> dict[str, Any]:

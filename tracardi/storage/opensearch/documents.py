@@ -18,7 +18,9 @@ import msgspec
 from opensearchpy import AsyncOpenSearch
 
 from tracardi.domain.query import Condition, Sort
+from tracardi.storage.aggregations import Interval, TermBucket, TimeBucket, check_size, spans
 from tracardi.storage.errors import InvalidQuery, NotFound, StorageError, Unavailable
+from tracardi.storage.opensearch import _aggregate as aggregate
 from tracardi.storage.opensearch import _writes as writes
 from tracardi.storage.opensearch._client import call, make_client
 from tracardi.storage.opensearch._indices import IndexNames, index_body, template_body
@@ -95,6 +97,7 @@ class OpenSearchDocumentStore:
         if names.partitioned:
             body = template_body(names, self._options)
             await self._call(lambda: self._client.indices.put_index_template(name=names.template, body=body))
+            await self._adopt_months(names)
             await self._ensure_partition(names, names.month(datetime.now(UTC)))
             return
         exists = await self._call(lambda: self._client.indices.exists_alias(name=names.alias))
@@ -102,6 +105,19 @@ class OpenSearchDocumentStore:
             await self._create(
                 names.physical, index_body(self._options, {names.alias: {"is_write_index": True}}, names)
             )
+
+    async def _adopt_months(self, names: IndexNames) -> None:
+        """Give a month alias to partitions made before there were any (they had only the read alias)."""
+        pattern = f"{names.alias}.v*-*"
+        found = await self._call(lambda: self._client.indices.get_alias(index=pattern, params={"ignore": 404}))
+        actions = []
+        for physical, entry in found.items():
+            aliases = entry.get("aliases") if isinstance(entry, dict) else None
+            month = names.month_alias(physical)
+            if aliases and names.alias in aliases and names.is_month(month) and month not in aliases:
+                actions.append({"add": {"index": physical, "alias": month, "is_write_index": True}})
+        if actions:
+            await self._call(lambda: self._client.indices.update_aliases(body={"actions": actions}))
 
     async def _create(self, physical: str, body: dict[str, Any]) -> None:
         params = {"ignore": 400}  # an index another host created meanwhile is fine; other 400s are raised below
@@ -111,22 +127,27 @@ class OpenSearchDocumentStore:
             raise StorageError(f"cannot create index {physical}: {error}")
 
     async def _partitions_of(self, names: IndexNames) -> set[str]:
+        """The month aliases of a partitioned kind (each resolves to the month's current version)."""
         loaded = self._partitions.get(names.alias)
         if loaded is not None and time.monotonic() - loaded[0] < _PARTITION_TTL:
             return loaded[1]
-        found = await self._call(lambda: self._client.indices.get_alias(index=f"{names.physical}-*"))
-        partitions = set(found) | (loaded[1] if loaded else set())
+        pattern = f"{names.alias}-*"
+        found = await self._call(lambda: self._client.indices.get_alias(name=pattern, params={"ignore": 404}))
+        aliases = {a for entry in found.values() if isinstance(entry, dict) for a in entry.get("aliases") or {}}
+        partitions = {a for a in aliases if names.is_month(a)} | (loaded[1] if loaded else set())
         self._partitions[names.alias] = (time.monotonic(), partitions)
         return partitions
 
-    async def _ensure_partition(self, names: IndexNames, physical: str) -> None:
-        if physical in await self._partitions_of(names):
+    async def _ensure_partition(self, names: IndexNames, month: str) -> None:
+        """Create the month's first index with the read alias and the month alias, unless the month exists."""
+        if month in await self._partitions_of(names):
             return
         async with self._partition_lock:
-            if physical in self._partitions[names.alias][1]:
+            if month in self._partitions[names.alias][1]:
                 return
-            await self._create(physical, index_body(self._options, {names.alias: {}}, names))
-            self._partitions[names.alias][1].add(physical)
+            aliases = {names.alias: {}, month: {"is_write_index": True}}
+            await self._create(names.first_partition(month), index_body(self._options, aliases, names))
+            self._partitions[names.alias][1].add(month)
 
     async def close(self) -> None:
         """Release the connections; calling it again does nothing."""
@@ -242,12 +263,12 @@ class OpenSearchDocumentStore:
         if not names.partitioned:
             return names.alias
         if seen is not None:
-            return seen.physical
+            return names.month_alias(seen.physical)  # not the index: a migration may have switched the month
         if item.source is None:  # a delete of a partitioned document that was looked up and is missing
             return None
-        physical = names.partition(item.source)
-        await self._ensure_partition(names, physical)
-        return physical
+        month = names.partition(item.source)
+        await self._ensure_partition(names, month)
+        return month
 
     async def _lookups(self, wave: list[writes.Planned]) -> dict[tuple[str, str], Seen | None]:
         """Current state of the documents whose write needs it and whose last seen state will not do."""
@@ -367,6 +388,31 @@ class OpenSearchDocumentStore:
             if len(hits) < page_size:
                 return
             after = hits[-1]["sort"]
+
+    async def terms(
+        self, index: Index[T], field: str, where: Condition | None = None, *, size: int = 10
+    ) -> list[TermBucket]:
+        """The ``size`` most frequent values of ``field`` among the matches (a terms aggregation)."""
+        body = aggregate.terms_body(field, where, check_size(size))
+        alias = self._of(index).alias
+        return aggregate.terms_answer(field, await self._call(lambda: self._client.search(body=body, index=alias)))
+
+    async def date_histogram(
+        self,
+        index: Index[T],
+        field: str,
+        where: Condition | None = None,
+        *,
+        interval: Interval,
+        since: datetime,
+        until: datetime,
+    ) -> list[TimeBucket]:
+        """Matches per calendar interval of ``field`` over ``[since, until)``, empty intervals included."""
+        wanted = spans(interval, since, until)
+        body = aggregate.histogram_body(field, where, wanted)
+        alias = self._of(index).alias
+        counts = aggregate.histogram_answer(await self._call(lambda: self._client.search(body=body, index=alias)))
+        return [TimeBucket(span.start, span.end, count) for span, count in zip(wanted, counts, strict=True)]
 
     async def delete_where(self, index: Index[T], where: Condition) -> int:
         """Delete every match (delete_by_query, after a refresh so recent writes are seen); return how many."""

@@ -4,15 +4,16 @@ Per queue (key names in ``keys.py``): the stream holds ready and claimed jobs; a
 its packed record (attempts, enqueue time, body), which refuses duplicate ids and keeps delayed jobs' bodies; a
 sorted set holds delayed job ids by due time, moved to the stream by an atomic script; dead letters sit in a hash
 ordered by a sorted set. A claim reads new entries with XREADGROUP and takes back, with XAUTOCLAIM, entries whose
-consumer kept them longer than the visibility timeout (it died). Finishing a delivery is one script that only acts
-while the entry is still pending, so two consumers never both finish one delivery.
+consumer kept them longer than the visibility timeout (it died), each such redelivery counted as an attempt
+(XPENDING's delivery counter), so a job that kills its worker still reaches the retry cap. Finishing a delivery
+is one script that only acts while the entry is still pending, so two consumers never both finish one delivery.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 import redis.asyncio as aioredis
@@ -200,15 +201,30 @@ class RedisQueue:
             raise StorageError(f"redis: {exc}") from exc
         except RedisError as exc:
             raise Unavailable(f"redis: {exc}") from exc
-        return [self._job(queue, consumer, entry_id, fields) for entry_id, fields in reply[1] if fields]
+        entries = [(entry_id, fields) for entry_id, fields in reply[1] if fields]
+        if not entries:
+            return []
+        deliveries = await self._deliveries(queue, consumer, entries[0][0], entries[-1][0])
+        return [self._job(queue, consumer, e, f, deliveries.get(e, 1) - 1) for e, f in entries]
 
-    def _job(self, queue: str, consumer: str, entry_id: bytes, fields: dict[bytes, bytes]) -> Job:
+    async def _deliveries(self, queue: str, consumer: str, first: bytes, last: bytes) -> dict[bytes, int]:
+        """How many times each entry of ``consumer`` in ``[first, last]`` was delivered (XPENDING's counter)."""
+        try:
+            pending = await self._r.xpending_range(
+                self.keys.stream(queue), GROUP, min=first, max=last, count=10_000, consumername=consumer
+            )
+        except RedisError as exc:
+            raise Unavailable(f"redis: {exc}") from exc
+        return {cast(bytes, item["message_id"]): int(item["times_delivered"]) for item in pending}
+
+    def _job(self, queue: str, consumer: str, entry_id: bytes, fields: dict[bytes, bytes], redelivered: int = 0) -> Job:
+        """A delivered entry; each earlier delivery of the entry that was never finished counts as an attempt."""
         record = _dec_record.decode(fields[b"r"])
         return Job(
             id=fields[b"i"].decode(),
             queue=queue,
             body=record.body,
-            attempts=record.attempts,
+            attempts=record.attempts + redelivered,
             enqueued_at=record.enqueued_at,
             receipt=f"{entry_id.decode()} {consumer}",
         )

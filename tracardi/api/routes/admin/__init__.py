@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount
 
-from tracardi.api.routes.admin import flows, imports, jobs, profiling, queues, records, search, sources, tasks
+from tracardi.api.routes.admin import flows, imports, jobs, profiling, queues, records, search, sources, stats, tasks
 
 
 def admin_mount() -> BaseRoute:
@@ -12,6 +12,7 @@ def admin_mount() -> BaseRoute:
         "/api",
         routes=[
             *sources.routes,
+            *stats.routes,
             *records.routes,
             *search.routes,
             *queues.routes,

@@ -1,4 +1,5 @@
-"""Start background work by hand: ``POST /api/tasks/{queue}`` with the queue's message; progress in /api/queues."""
+"""Start background work by hand: ``POST /api/tasks/{queue}`` with the queue's message, read a task's progress by
+its job id, and see the schema versions ``migration:worker`` upgrades (``GET /api/migrations``)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,15 @@ async def progress(request: Request) -> Response:
     return json_response(await services(request).tasks.progress(job_id))
 
 
+@admin
+async def migrations(request: Request) -> Response:
+    """Which version serves each index (and event month), whether it needs ``migrate up``, what cleanup would drop."""
+    states = await services(request).tasks.migration_status()
+    return json_response({"items": states})
+
+
 routes = [
+    Route("/migrations", migrations, methods=["GET"]),
     Route("/tasks/{queue}", start, methods=["POST"]),
     Route("/tasks/{queue}/{job_id}", progress, methods=["GET"]),
 ]
