@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
+
 from tracardi.api import ApiServices
 from tracardi.bridges import BridgeDeps, check_source
 from tracardi.engine import (
@@ -25,7 +27,7 @@ from tracardi.engine import (
     Tracker,
 )
 from tracardi.engine.profiling import Profiler, ProfilingService
-from tracardi.engine.workflow import ACTIONS, RESUME, ActionRegistry, FlowResumer, FlowService, Workflows
+from tracardi.engine.workflow import ACTIONS, RESUME, ActionDeps, ActionRegistry, FlowResumer, FlowService, Workflows
 from tracardi.log import get_logger
 from tracardi.metrics import Metrics
 from tracardi.resources import declare_flows, declare_profiling, declared_resources
@@ -177,6 +179,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
     store = open_store(settings, data_dir)
     await store.migrate()
     queue: Queue | None = None
+    http = httpx.AsyncClient()  # one client for the process: webhook actions share its connection pool
     try:
         queue, leases = await _open_queue(settings, store)
         metrics = metrics or Metrics()
@@ -184,9 +187,10 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
         locks = InProcessLocks()
         background = Background(queue)
         flows = FlowService(store, ActionRegistry(ACTIONS), ttl=settings.workflows.cache_ttl)
-        workflows = Workflows(flows, settings.workflows, background=background)
         profiling = ProfilingService(store, ttl=settings.profiling.cache_ttl)
         profiler = Profiler(profiling, store, locks, settings.profiling)
+        deps = ActionDeps(http=http, segment_now=profiler.segment_now)
+        workflows = Workflows(flows, settings.workflows, background=background, deps=deps)
         tracker = Tracker(
             store, sources, locks, options=settings.tracker, metrics=metrics, workflows=workflows, profiler=profiler
         )
@@ -230,6 +234,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
             ImportService(store, background, tracker, sources, opener, _utcnow, settings.imports),
         )
     finally:
+        await http.aclose()
         if queue is not None:
             await queue.close()
         await store.close()

@@ -15,7 +15,7 @@ from tracardi.domain.profile import Profile
 from tracardi.domain.session import Session
 from tracardi.engine.profiling._enrich import map_to_profile, reshape, validate
 from tracardi.engine.profiling._identity import resolve
-from tracardi.engine.profiling._segments import segment
+from tracardi.engine.profiling._segments import segment, segment_all
 from tracardi.engine.profiling.service import ProfilingService
 from tracardi.log import get_logger
 from tracardi.storage import PROFILES, DocumentStore, Locks
@@ -65,6 +65,11 @@ class Profiler:
         if changed and profile is not None:
             profile.metadata.time.update = now
         return changed
+
+    async def segment_now(self, profile: Profile, session: Session | None, event: Event) -> bool:
+        """Check every enabled post-event segment on ``profile`` now (the segment-profile action of a flow);
+        True if ``profile.segments`` changed."""
+        return segment_all(await self._service.config(), event, profile, session)
 
     def after_flows(
         self, events: list[Event], profile: Profile | None, session: Session | None, now: datetime

@@ -2,6 +2,7 @@
 
 from tracardi.engine.workflow.action import (
     Action,
+    ActionDeps,
     ActionError,
     Continuation,
     Fired,
@@ -23,6 +24,7 @@ __all__ = [
     "ACTIONS",
     "RESUME",
     "Action",
+    "ActionDeps",
     "ActionError",
     "ActionInfo",
     "ActionRegistry",

@@ -7,11 +7,12 @@ the payload and the FlowContext (profile, session, event, memory, response, ux, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
+import httpx
 import msgspec
 
 from tracardi.domain import refs
@@ -19,6 +20,19 @@ from tracardi.domain.dotpath import MISSING
 from tracardi.domain.event import Event
 from tracardi.domain.profile import Profile
 from tracardi.domain.session import Session
+
+Segmenter = Callable[[Profile, Session | None, Event], Awaitable[bool]]
+"""Checks every post-event segment on a profile now; True if ``profile.segments`` changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionDeps:
+    """The ports actions may use, built once by the composition root; None where a process has no such port."""
+
+    http: httpx.AsyncClient | None = None
+    """The shared HTTP client (webhook calls)."""
+    segment_now: Segmenter | None = None
+    """Post-event segmentation on demand (the segment-profile action)."""
 
 
 class NoConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -79,6 +93,8 @@ class FlowContext:
         flow: dict[str, Any],
         now: datetime,
         debug: bool = False,
+        deps: ActionDeps | None = None,
+        inject_budget: int = 0,
     ) -> None:
         self.scope: dict[str, Any] = {
             "profile": profile,
@@ -95,6 +111,11 @@ class FlowContext:
         self.response: dict[str, Any] = {}
         self.logs: list[LogEntry] = []
         self.continuations: list[Continuation] = []
+        self.deps = deps or ActionDeps()
+        self.injected: list[Event] = []
+        """Events actions added to this tracking call (stored with it, and routed to rules in turn)."""
+        self.inject_budget = inject_budget
+        """How many events this run may still add (bounds a flow that injects the event it runs on)."""
 
     @property
     def profile(self) -> Profile | None:

@@ -55,6 +55,8 @@ class DryRunResult(msgspec.Struct, kw_only=True):
     ux: list[Any]
     response: dict[str, Any]
     scheduled: list[ScheduledBranch]
+    injected: list[Event] = []
+    """Events the flow would add to the tracking call (inject-event)."""
 
 
 def _convert(data: dict[str, Any], kind: type[Any], field: str) -> Any:
@@ -95,4 +97,5 @@ async def dry_run(workflows: Workflows, flow: Flow, sample: DryRunInput, now: da
         ux=ctx.ux,
         response=ctx.response,
         scheduled=[ScheduledBranch(node=c.node_id, port=c.port, delay=c.delay) for c in ctx.continuations],
+        injected=ctx.injected,
     )

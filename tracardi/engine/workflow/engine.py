@@ -16,7 +16,7 @@ from tracardi.domain.profile import Profile
 from tracardi.domain.session import Session
 from tracardi.domain.tql import evaluate, parse
 from tracardi.engine.background import Background
-from tracardi.engine.workflow.action import Continuation, FlowContext
+from tracardi.engine.workflow.action import ActionDeps, Continuation, FlowContext
 from tracardi.engine.workflow.compile import CompiledFlow
 from tracardi.engine.workflow.guard import Snapshot, check
 from tracardi.engine.workflow.runner import FlowLimits, RunResult, run_flow
@@ -42,6 +42,8 @@ class WorkflowOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     """Steps kept in a debug trace."""
     cache_ttl: float = 2.0
     """Seconds rules and compiled flows are cached in process (other hosts see a change after at most this)."""
+    max_injected_events: int = 10
+    """Events the flows of one tracking call may add with the inject-event action."""
 
     def limits(self) -> FlowLimits:
         return FlowLimits(max_steps=self.max_steps, max_seconds=self.max_seconds, trace_steps=self.trace_steps)
@@ -77,6 +79,7 @@ class FlowsOutcome:
     resumes: list[tuple[ResumeArgs, float]] = field(default_factory=list)
     before: tuple[bytes | None, bytes | None] | None = None
     after: tuple[bytes | None, bytes | None] | None = None
+    injected: list[Event] = field(default_factory=list)
 
 
 def _utcnow() -> datetime:
@@ -115,9 +118,11 @@ class Workflows:
         *,
         background: Background | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        deps: ActionDeps | None = None,
     ) -> None:
         self.flows = flows
         self._background = background
+        self._deps = deps or ActionDeps()
         self.options = options or WorkflowOptions()
         self._limits = self.options.limits()
         self._clock = clock
@@ -131,12 +136,23 @@ class Workflows:
         *,
         trace: bool,
         resume: tuple[str, str, Any] | None = None,
+        injected_before: int = 0,
     ) -> FlowRun:
         """Run one flow on these entities and validate what it left (see ``guard``); the entities to go on with
         are ``run.ctx.profile`` / ``.session`` / ``.event``."""
         snapshot = Snapshot.take(profile, session, event)
         meta = {"id": flow.flow.id, "name": flow.flow.name}
-        ctx = FlowContext(profile=profile, session=session, event=event, flow=meta, now=self._clock(), debug=trace)
+        budget = self.options.max_injected_events - injected_before
+        ctx = FlowContext(
+            profile=profile,
+            session=session,
+            event=event,
+            flow=meta,
+            now=self._clock(),
+            debug=trace,
+            deps=self._deps,
+            inject_budget=budget,
+        )
         result = await run_flow(flow, ctx, self._limits, trace=trace, resume=resume)
         checked = check(snapshot, ctx.profile, ctx.session, ctx.event)
         ctx.scope.update(profile=checked.profile, session=checked.session, event=checked.event)
@@ -144,6 +160,7 @@ class Workflows:
         if checked.error is not None:
             error = f"{error}; {checked.error}" if error else checked.error
             ctx.continuations.clear()
+            ctx.injected.clear()
         if error:
             log.warning("flow_failed", flow_id=flow.flow.id, event_id=event.id, error=error)
         before = (snapshot.profile, snapshot.session)
@@ -163,10 +180,12 @@ class Workflows:
         if not self.options.enabled or not await self.flows.has_rules():
             return None
         outcome: FlowsOutcome | None = None
-        for i, event in enumerate(events):
+        sent = len(events)
+        for i, event in enumerate(events):  # events the flows inject are appended, and routed in turn
             for rule in await self.flows.rules_for(event.type, source_id):
                 outcome = outcome or FlowsOutcome(profile, session)
                 events[i] = await self._run_rule(rule, events[i], outcome, debug)
+                events.extend(outcome.injected[len(events) - sent :])
         if outcome is not None:
             self._changes(outcome)
         return outcome
@@ -207,10 +226,13 @@ class Workflows:
             log.warning("rule_flow_missing", rule_id=rule.id, flow_id=rule.flow.id)
             return event
         trace = debug or event.metadata.debug or flow.debug
-        run = await self.run(flow, outcome.profile, outcome.session, event, trace=trace)
+        run = await self.run(
+            flow, outcome.profile, outcome.session, event, trace=trace, injected_before=len(outcome.injected)
+        )
         outcome.before = outcome.before or run.before
         outcome.after = run.after
         ctx = run.ctx
+        outcome.injected.extend(ctx.injected)
         outcome.profile, outcome.session, event = ctx.profile, ctx.session, ctx.event
         outcome.ux.extend(ctx.ux)
         merge_response(outcome.response, ctx.response)

@@ -17,7 +17,7 @@ from tracardi.engine.workflow.compile import CompiledFlow
 from tracardi.engine.workflow.engine import ResumeArgs, Workflows
 from tracardi.engine.workflow.guard import encode
 from tracardi.log import get_logger
-from tracardi.storage import FLOW_TRACES, PROFILES, SESSIONS, DocumentStore, Locks, Put, WriteOp
+from tracardi.storage import EVENTS, FLOW_TRACES, PROFILES, SESSIONS, DocumentStore, Locks, Put, WriteOp
 
 log = get_logger("workflow")
 
@@ -58,6 +58,7 @@ class FlowResumer:
             ops.append(Put(PROFILES, ctx.profile.id, ctx.profile, if_version=stored_profile.version))
         if stored_session is not None and ctx.session is not None and encode(ctx.session) != before[1]:
             ops.append(Put(SESSIONS, ctx.session.id, ctx.session, if_version=stored_session.version))
+        ops.extend(Put(EVENTS, e.id, e) for e in ctx.injected)
         if trace:
             record = self._workflows.trace(run, flow, None, msg.event)
             record.id = f"{record.id}:resumed:{msg.node_id}:{ctx.now.timestamp()}"

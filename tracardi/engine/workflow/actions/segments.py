@@ -57,3 +57,36 @@ class RemoveSegment(Action[SegmentConfig]):
             profile.segments = [s for s in profile.segments if s not in gone]
             profile.metadata.time.segmentation = ctx.now
         return Result("payload", payload)
+
+
+class MoveSegmentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    from_segment: str
+    """The segment to leave."""
+    to_segment: str
+    """The segment to join."""
+
+    def __post_init__(self) -> None:
+        for name in (self.from_segment, self.to_segment):
+            if not name.strip() or len(name) > MAX_SEGMENT:
+                raise ValueError(f"segment names have 1 to {MAX_SEGMENT} characters")
+
+
+class MoveSegment(Action[MoveSegmentConfig]):
+    """Take the profile out of ``from_segment`` and put it in ``to_segment`` (joined even when it was not in
+    ``from_segment``); a profile-less event fires ``error``."""
+
+    id = "move-segment"
+    name = "Move segment"
+    config_type = MoveSegmentConfig
+    outputs: ClassVar[tuple[str, ...]] = ("payload", "error")
+
+    async def run(self, payload: Any, ctx: FlowContext) -> Fired:
+        profile = ctx.require_profile()
+        old, new = self.config.from_segment.strip(), self.config.to_segment.strip()
+        segments = [s for s in profile.segments if s != old]
+        if new not in segments:
+            segments.append(new)
+        if segments != profile.segments:
+            profile.segments = segments
+            profile.metadata.time.segmentation = ctx.now
+        return Result("payload", payload)
