@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount
 
-from tracardi.api.routes.admin import flows, imports, jobs, profiling, queues, records, search, sources, tasks
+from tracardi.api.routes.admin import (
+    flows,
+    imports,
+    jobs,
+    live_segments,
+    profiling,
+    queues,
+    records,
+    search,
+    sources,
+    tasks,
+)
 
 
 def admin_mount() -> BaseRoute:
@@ -20,6 +31,7 @@ def admin_mount() -> BaseRoute:
             *flows.routes,
             *profiling.routes,
             *imports.routes,
+            *live_segments.routes,
         ],
     )
 
