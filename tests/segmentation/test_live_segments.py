@@ -40,6 +40,13 @@ async def server(make_settings: SettingsFactory) -> AsyncIterator[Running]:
         yield running
 
 
+@pytest.fixture
+async def redis_server(make_settings: SettingsFactory, redis_url: str, redis_prefix: str) -> AsyncIterator[Running]:
+    settings = make_settings(jobs={"definitions": [LIVE_JOB]}, redis={"url": redis_url, "prefix": redis_prefix})
+    async for running in start_server(settings):
+        yield running
+
+
 async def _post(server: Running, path: str, body: dict[str, Any], status: int = 201) -> dict[str, Any]:
     r = await server.client.post(f"/api/{path}", json=body, headers=server.admin)
     assert r.status_code == status, r.text
@@ -72,6 +79,14 @@ async def _segmentation(server: Running) -> dict[str, Any]:
 
 
 async def test_a_condition_live_segment_is_added_and_removed_across_profiles(server: Running) -> None:
+    await _condition_scenario(server)
+
+
+async def test_live_segmentation_over_the_redis_queue(redis_server: Running) -> None:
+    await _condition_scenario(redis_server)
+
+
+async def _condition_scenario(server: Running) -> None:
     await _post(server, "event-to-profile", TIER)
     a, b, c = await _tier(server, "gold"), await _tier(server, "silver"), await _tier(server, "gold")
     assert await _post(server, "live-segments", GOLD) | {"timestamp": None} == {
