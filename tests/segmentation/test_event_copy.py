@@ -14,10 +14,12 @@ from tracardi.workers import WorkerOptions, WorkersOptions, run_workers
 
 FAST = WorkersOptions(default=WorkerOptions(concurrency=2, poll=0.05, backoff_min=0.01, backoff_max=0.05))
 URL = f"/api/tasks/{EVENT_TO_PROFILE}"
+EMAIL = {"event": "properties.email", "profile": "data.contact.email.main"}
+SPENT = {"event": "properties.value", "profile": "traits.spent", "op": "increment"}
 MAPPINGS = [
-    {"id": "email", "event_type": "identify", "mappings": [{"event": "properties.email", "profile": "data.contact.email.main"}]},
-    {"id": "spent", "event_type": "purchase", "mappings": [{"event": "properties.value", "profile": "traits.spent", "op": "increment"}]},
-]  # fmt: skip
+    {"id": "email", "event_type": "identify", "mappings": [EMAIL]},
+    {"id": "spent", "event_type": "purchase", "mappings": [SPENT]},
+]
 
 
 async def _track(server: Running, event: dict[str, Any], profile_id: str | None = None) -> str:
