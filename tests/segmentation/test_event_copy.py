@@ -103,3 +103,14 @@ async def test_copy_task_hostile_requests(server: Running) -> None:
     r = await server.client.post(URL, json={"kind": "copy-event-props-to-traits-where"}, headers=server.admin)
     assert r.status_code == 422, "another queue's message"
     assert (await server.client.get(f"{URL}/nope", headers=server.admin)).status_code == 404
+
+
+async def test_copy_jobs_put_on_the_queue_directly_with_bad_input_are_dead_lettered(server: Running) -> None:
+    queue = server.services.queue
+    await queue.enqueue(EVENT_TO_PROFILE, b"\xff not json", job_id="garbage")
+    await queue.enqueue(
+        EVENT_TO_PROFILE, b'{"kind": "copy-events-to-profiles", "where": "type =="}', job_id="bad-where"
+    )
+    await asyncio.wait_for(run_workers(server.services.workers(), FAST, asyncio.Event(), burst=True), 60)
+    dead = {d.id: d.error for d in await queue.dead_letters(EVENT_TO_PROFILE)}
+    assert set(dead) == {"garbage", "bad-where"} and "Invalid where" in dead["bad-where"]

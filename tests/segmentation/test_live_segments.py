@@ -270,3 +270,27 @@ async def test_live_segments_declared_in_resource_files(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="flow_id"):
         async with open_services(load_settings(folder / "tracardi.toml", environ={}, **base)):
             pass
+
+
+async def test_the_worker_survives_broken_oversized_and_hostile_jobs(server: Running) -> None:
+    """Jobs put on the queue directly (by an older version, by hand): none crashes the worker or touches data."""
+    await _post(server, "event-to-profile", TIER)
+    profile_id = await _tier(server, "gold")
+    await _post(server, "flows", flow("seg", [node("start", "start")], [], type="segmentation"), status=200)
+    await _post(server, "live-segments", {"id": "flowed", "name": "F", "type": "workflow", "flow_id": "seg"})
+    await _post(server, "live-segments", GOLD)
+    draft = flow("seg", [node("start", "start")], [], type="segmentation", draft=True)
+    assert (await server.client.put("/api/flows/seg", headers=server.admin, json=draft)).status_code == 200
+    queue, send = server.services.queue, server.services.background.send
+    await queue.enqueue(SEGMENTATION_LIVE, b"\xff not json", job_id="garbage")
+    await queue.enqueue(SEGMENTATION_LIVE, b'{"kind": "segment-profiles", "profile_ids": "x"}', job_id="wrong-shape")
+    await send(SEGMENTATION_LIVE, SegmentProfiles(live_segment="flowed", profile_ids=[profile_id]), job_id="draft")
+    await send(SEGMENTATION_LIVE, SegmentProfiles(live_segment="../../etc", profile_ids=[profile_id]), job_id="gone")
+    many = [f"nobody-{i}" for i in range(2000)] + ["' OR 1=1 --", "\x00", profile_id]
+    await send(SEGMENTATION_LIVE, SegmentProfiles(live_segment="gold", profile_ids=many), job_id="many")
+    await asyncio.wait_for(run_workers(server.services.workers(), FAST, asyncio.Event(), burst=True), 60)
+    dead = {d.id: d.error for d in await queue.dead_letters(SEGMENTATION_LIVE)}
+    assert set(dead) == {"garbage", "wrong-shape", "draft"}
+    assert "flow seg is missing, disabled or a draft" in dead["draft"]
+    assert await _segments(server, profile_id) == ["gold-customers"]
+    assert await server.services.store.count(PROFILES) == 1
