@@ -1,8 +1,8 @@
 """Resources declared as files under the config folder (``config/resources/*.toml``), applied at every start.
 
-A deployment can keep its sources, rules, flows, segments, mappings, reshapings, event schemas and merge keys in
-git; each is
-created or replaced under its id when the process starts, through the same checks as the admin API.
+A deployment can keep its sources, rules, flows, segments, mappings, reshapings, event schemas, merge keys and live
+segments in git; each is created or replaced under its id when the process starts, through the same checks as the
+admin API (live segments after every file's flows, so they may name a flow of any file).
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ import msgspec
 from tracardi.domain.errors import InvalidInput
 from tracardi.domain.flow import Flow, Rule
 from tracardi.domain.identity import MergeKeys
+from tracardi.domain.live_segment import LiveSegment
 from tracardi.domain.mapping import EventToProfile
 from tracardi.domain.reshape import EventReshaping
 from tracardi.domain.segment import Segment
 from tracardi.domain.source import EventSource
 from tracardi.domain.validation import EventSchema
 from tracardi.engine.profiling import MAPPING, RESHAPING, SCHEMA, SEGMENT, ProfilingService
+from tracardi.engine.segmentation import LiveSegmentService
 from tracardi.engine.workflow import FlowService
 from tracardi.log import get_logger
 from tracardi.settings import Settings, SettingsError
@@ -38,6 +40,7 @@ class Resources(msgspec.Struct, forbid_unknown_fields=True):
     event_reshaping: list[EventReshaping] = []
     event_schemas: list[EventSchema] = []
     merge_keys: MergeKeys | None = None
+    live_segments: list[LiveSegment] = []
 
 
 def declared_resources(settings: Settings) -> list[tuple[Path, Resources]]:
@@ -86,6 +89,16 @@ async def declare_profiling(profiling: ProfilingService, path: Path, res: Resour
             await profiling.save(SCHEMA, schema)
         if res.merge_keys is not None:
             await profiling.set_merge_keys(res.merge_keys)
+    except InvalidInput as exc:
+        raise SettingsError(f"resource file {path}: {exc.detail} ({_where(exc)})") from exc
+
+
+async def declare_live_segments(service: LiveSegmentService, path: Path, res: Resources) -> None:
+    """Create or replace the live segments of one resource file (after the flows they name)."""
+    try:
+        for live in res.live_segments:
+            await service.save(live)
+            log.info("live_segment_declared", live_segment=live.id, enabled=live.enabled)
     except InvalidInput as exc:
         raise SettingsError(f"resource file {path}: {exc.detail} ({_where(exc)})") from exc
 

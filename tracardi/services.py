@@ -26,11 +26,12 @@ from tracardi.engine import (
     TaskService,
     Tracker,
 )
-from tracardi.engine.profiling import Profiler, ProfilingService
+from tracardi.engine.profiling import EventsToProfiles, Profiler, ProfilingService
+from tracardi.engine.segmentation import LiveSegmenter, LiveSegmentService
 from tracardi.engine.workflow import ACTIONS, RESUME, ActionDeps, ActionRegistry, FlowResumer, FlowService, Workflows
 from tracardi.log import get_logger
 from tracardi.metrics import Metrics
-from tracardi.resources import declare_flows, declare_profiling, declared_resources
+from tracardi.resources import declare_flows, declare_live_segments, declare_profiling, declared_resources
 from tracardi.settings import Settings, SettingsError
 from tracardi.storage import DocumentStore, Leases, Locks, Migrator, Queue, StorageError
 from tracardi.storage.embedded import SqliteDocumentStore, SqliteMigrations, SqliteQueue
@@ -68,6 +69,7 @@ class Services:
     workflows: Workflows
     profiling: ProfilingService
     imports: ImportService
+    live_segments: LiveSegmentService
 
     def api(self) -> ApiServices:
         """The subset the HTTP layer uses."""
@@ -88,6 +90,7 @@ class Services:
             options=self.settings.api,
             imports=self.imports,
             check_source=check_source,
+            live_segments=self.live_segments,
         )
 
     def workers(self) -> WorkerDeps:
@@ -99,6 +102,8 @@ class Services:
             tasks=self.tasks,
             imports=self.imports,
             delayed={RESUME: FlowResumer(self.workflows, self.store, self.locks)},
+            segmenter=LiveSegmenter(self.store, self.locks, self.workflows, _utcnow),
+            events_to_profiles=EventsToProfiles(self.store, self.profiling, self.locks, _utcnow),
         )
 
     def bridges(self) -> BridgeDeps:
@@ -195,6 +200,7 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
         sources = SourceService(store, ttl=settings.tracker.source_cache_ttl)
         locks = InProcessLocks()
         background = Background(queue)
+        live_segments = LiveSegmentService(store, background, _utcnow)
         flows = FlowService(store, ActionRegistry(ACTIONS), ttl=settings.workflows.cache_ttl)
         profiling = ProfilingService(store, ttl=settings.profiling.cache_ttl)
         profiler = Profiler(profiling, store, locks, settings.profiling)
@@ -204,12 +210,15 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
             store, sources, locks, options=settings.tracker, metrics=metrics, workflows=workflows, profiler=profiler
         )
         await tracker.warm_up()
-        for path, resources in declared_resources(settings):
+        declared = declared_resources(settings)
+        for path, resources in declared:
             for source in resources.sources:
                 await sources.save(source)
                 log.info("source_declared", source_id=source.id, enabled=source.enabled)
             await declare_flows(flows, path, resources)
             await declare_profiling(profiling, path, resources)
+        for path, resources in declared:
+            await declare_live_segments(live_segments, path, resources)
         token = admin_token(settings, data_dir)
         background = Background(queue)
         folder = import_folder(settings)
@@ -235,12 +244,14 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
                 Heartbeat(store, tracker, _utcnow),
                 _utcnow,
                 lease_ttl=settings.jobs.lease_ttl,
+                live_segments=live_segments,
             ),
             TaskService(store, _utcnow, migrator_of(store)),
             flows,
             workflows,
             profiling,
             ImportService(store, background, tracker, sources, opener, _utcnow, settings.imports),
+            live_segments,
         )
     finally:
         await http.aclose()

@@ -20,6 +20,7 @@ from tracardi.engine import (
     Tracker,
 )
 from tracardi.engine.profiling import ProfilingService
+from tracardi.engine.segmentation import LiveSegmentService
 from tracardi.engine.workflow import FlowService, Workflows
 from tracardi.metrics import Metrics
 
@@ -58,6 +59,7 @@ class ApiServices:
     flows: FlowService
     workflows: Workflows
     profiling: ProfilingService
+    live_segments: LiveSegmentService
     options: ApiOptions = field(default_factory=ApiOptions)
     check_source: Callable[[EventSource], None] = lambda _: None
     """Raises InvalidInput for a source that cannot work (a bridge source's config); set by the composition root."""

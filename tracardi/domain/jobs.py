@@ -10,7 +10,8 @@ import msgspec
 from tracardi.domain import tql
 from tracardi.domain.query import And, Condition, Eq
 
-JobKind = Literal["visit-end", "session-inactive", "profile-event"]
+JobKind = Literal["visit-end", "session-inactive", "profile-event", "live-segmentation"]
+MAX_BATCH = 10_000
 
 
 class JobSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -22,8 +23,10 @@ class JobSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     """``visit-end``: emit ``visit-ended`` for sessions idle longer than ``idle`` seconds after visit-started.
     ``session-inactive``: register ``event_type`` (default ``session-inactive``) once for each session that was
     active within ``window`` seconds but not for the last ``idle`` seconds.
-    ``profile-event``: register ``event_type`` (default ``heartbeat``) for every profile (in ``segment`` if given)."""
-    source: str
+    ``profile-event``: register ``event_type`` (default ``heartbeat``) for every profile (in ``segment`` if given).
+    ``live-segmentation``: for every enabled live segment, queue every profile on ``segmentation:live`` in jobs of
+    ``batch`` profile ids."""
+    source: str = ""
     """The event source the job's events are tracked through (rules and flows run on them as on any event)."""
     interval: float = 0.0
     """Seconds between runs (aligned to the epoch, so every host computes the same times)."""
@@ -40,6 +43,8 @@ class JobSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     """profile-event: only profiles in this segment (empty: every profile)."""
     where: str = ""
     """profile-event: only profiles matching this TQL condition, e.g. ``profile@stats.visits > 3``."""
+    batch: int = 100
+    """live-segmentation: profile ids per ``segmentation:live`` job."""
     enabled: bool = True
 
     def check(self) -> str | None:
@@ -48,6 +53,10 @@ class JobSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
             return "a job needs a name"
         if (self.interval > 0) == bool(self.cron.strip()):
             return f"job {self.name!r}: give exactly one of interval (seconds > 0) or cron"
+        if self.kind != "live-segmentation" and not self.source.strip():
+            return f"job {self.name!r}: a {self.kind} job needs the source its events are tracked through"
+        if not 1 <= self.batch <= MAX_BATCH:
+            return f"job {self.name!r}: batch must be 1 to {MAX_BATCH}"
         if self.kind in ("visit-end", "session-inactive") and self.idle <= 0:
             return f"job {self.name!r}: idle must be > 0"
         if self.kind == "session-inactive" and self.window <= self.idle:

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from tracardi.domain import tql
+from tracardi.domain.errors import FieldError, InvalidInput
 from tracardi.domain.imports import ImportSpec
 
 EVENT_PROPS_TO_TRAITS = "event_props_to_event_traits:worker"
@@ -78,7 +80,50 @@ class ImportData(msgspec.Struct, frozen=True, kw_only=True, tag="import-data", t
     spec: ImportSpec
 
 
-Message = CopyEventPropsToTraits | CopyEventPropsToTraitsWhere | SendToWebhook | DelayedCall | ImportData | MigrateUp
+class SegmentProfiles(msgspec.Struct, frozen=True, kw_only=True, tag="segment-profiles", tag_field="kind"):
+    """Apply the live segment ``live_segment`` (its current version) to each profile of ``profile_ids``."""
+
+    live_segment: str
+    profile_ids: list[str]
+
+
+class CopyEventsToProfiles(msgspec.Struct, frozen=True, kw_only=True, tag="copy-events-to-profiles", tag_field="kind"):
+    """Apply the current event-to-profile mappings to every stored event matching ``where`` (TQL on the event),
+    of ``event_type`` (empty: any), inserted in [``since``, ``until``), recording progress under the job id."""
+
+    where: str = ""
+    event_type: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def events(self) -> tql.Expr | None:
+        """The parsed ``where`` (None when empty); raises InvalidInput naming the field."""
+        if not self.where.strip():
+            return None
+        try:
+            expr = tql.parse(self.where)
+            tql.to_query(expr, "event")
+        except ValueError as exc:
+            raise InvalidInput(f"Invalid where: {exc}", [FieldError(["body", "where"], str(exc))]) from exc
+        return expr
+
+
+def check_message(message: Any) -> None:
+    """Raise InvalidInput naming the field when a message that decoded is still not one a worker can run."""
+    if isinstance(message, CopyEventsToProfiles):
+        message.events()
+
+
+Message = (
+    CopyEventPropsToTraits
+    | CopyEventPropsToTraitsWhere
+    | SendToWebhook
+    | DelayedCall
+    | ImportData
+    | SegmentProfiles
+    | CopyEventsToProfiles
+    | MigrateUp
+)
 """Every message a worker of this version understands."""
 
 
@@ -90,5 +135,6 @@ QUEUE_MESSAGES: dict[str, Any] = {
     DESTINATIONS: SendToWebhook,
     DELAYED: DelayedCall,
     MIGRATION: MigrateUp,
+    EVENT_TO_PROFILE: CopyEventsToProfiles,
 }
 """The message each served queue takes (what the admin API may start as a task)."""

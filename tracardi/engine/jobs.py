@@ -18,6 +18,7 @@ from tracardi.domain.errors import NotFoundError
 from tracardi.domain.jobs import JobRun, JobSpec
 from tracardi.domain.query import Eq, Sort
 from tracardi.engine.heartbeat import Heartbeat
+from tracardi.engine.segmentation import LiveSegmentService
 from tracardi.log import get_logger
 from tracardi.storage import JOB_RUNS, DocumentStore, Leases
 
@@ -46,11 +47,13 @@ class JobService:
         clock: Callable[[], datetime],
         *,
         lease_ttl: float = 3600.0,
+        live_segments: LiveSegmentService | None = None,
     ) -> None:
         self.specs = {spec.name: spec for spec in specs}
         self._store = store
         self._leases = leases
         self._heartbeat = heartbeat
+        self._live_segments = live_segments
         self._clock = clock
         self._lease_ttl = lease_ttl
         self._host = socket.gethostname()
@@ -118,6 +121,10 @@ class JobService:
                 )
             case "profile-event":
                 return await self._heartbeat.profile_event(spec.source, spec.event, spec.condition(), errors)
+            case "live-segmentation":
+                if self._live_segments is None:
+                    raise RuntimeError("live segmentation is not available in this process")
+                return await self._live_segments.enqueue_all(spec.batch, errors)
 
     async def last_runs(self, name: str, limit: int = 10) -> list[JobRun]:
         """The job's most recent runs, newest first."""

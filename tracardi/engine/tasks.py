@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from tracardi.domain.errors import NotFoundError
 from tracardi.domain.messages import EVENT_PROPS_TO_TRAITS, CopyEventPropsToTraitsWhere, MigrateUp
 from tracardi.domain.tasks import TaskProgress
 from tracardi.engine.migration import MigrationTask
-from tracardi.engine.traits import copy_props_where, events_where
+from tracardi.engine.traits import Progress, copy_props_where, events_where
 from tracardi.storage import TASKS, DocumentStore, IndexStatus, Migrator
 
 
 class TaskService:
-    """Runs the traits copy over a query and ``migrate up`` with progress records, and answers progress by job id."""
+    """Runs long tasks (the traits copy, the events-to-profiles copy, ``migrate up``) with progress records, and
+    answers progress by job id."""
 
     def __init__(self, store: DocumentStore, clock: Callable[[], datetime], migrator: Migrator | None = None) -> None:
         self._store = store
@@ -41,16 +42,25 @@ class TaskService:
         return found.doc
 
     async def copy_props_where(self, job_id: str, message: CopyEventPropsToTraitsWhere) -> TaskProgress:
+        where = events_where(message.event_type, message.since, message.until)
+        return await self.run(
+            job_id,
+            EVENT_PROPS_TO_TRAITS,
+            "copy-props",
+            lambda report: copy_props_where(self._store, where, message.fields, report),
+        )
+
+    async def run(self, job_id: str, queue: str, kind: str, work: Callable[[Progress], Awaitable[int]]) -> TaskProgress:
+        """Run ``work`` with a progress record under the job id, updated at each report and when it ends."""
         now = self._clock()
-        record = TaskProgress(id=job_id, queue=EVENT_PROPS_TO_TRAITS, kind="copy-props", started=now, updated=now)
+        record = TaskProgress(id=job_id, queue=queue, kind=kind, started=now, updated=now)
 
         async def report(total: int, done: int, changed: int) -> None:
             record.total, record.done, record.changed, record.updated = total, done, changed, self._clock()
             await self._store.put(TASKS, job_id, record)
 
-        where = events_where(message.event_type, message.since, message.until)
         try:
-            await copy_props_where(self._store, where, message.fields, report)
+            await work(report)
         except BaseException as exc:
             record.status, record.error, record.ended = "failed", f"{type(exc).__name__}: {exc}"[:1000], self._clock()
             await self._store.put(TASKS, job_id, record)

@@ -7,6 +7,7 @@ from tracardi.domain.flow import Flow, FlowTrace, Rule
 from tracardi.domain.identity import TOKENS_FIELD, MergeKeys
 from tracardi.domain.imports import ImportRecord, RowError
 from tracardi.domain.jobs import JobRun
+from tracardi.domain.live_segment import LiveSegment
 from tracardi.domain.mapping import EventToProfile
 from tracardi.domain.profile import Profile
 from tracardi.domain.reshape import EventReshaping
@@ -51,6 +52,7 @@ EVENT_TO_PROFILE: Index[EventToProfile] = Index("event-to-profile", EventToProfi
 EVENT_RESHAPING: Index[EventReshaping] = Index("event-reshaping", EventReshaping, fields=("event_type",))
 EVENT_SCHEMAS: Index[EventSchema] = Index("event-schema", EventSchema, fields=("event_type",))
 MERGE_KEYS: Index[MergeKeys] = Index("merge-keys", MergeKeys)
+LIVE_SEGMENTS: Index[LiveSegment] = Index("live-segment", LiveSegment, fields=("name",))
 
 ALL_INDICES = (
     PROFILES,
@@ -64,6 +66,7 @@ ALL_INDICES = (
     EVENT_RESHAPING,
     EVENT_SCHEMAS,
     MERGE_KEYS,
+    LIVE_SEGMENTS,
     RULES,
     FLOWS,
     FLOW_TRACES,

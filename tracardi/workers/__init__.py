@@ -14,22 +14,29 @@ from tracardi.domain.messages import (
     DELAYED,
     DESTINATIONS,
     EVENT_PROPS_TO_TRAITS,
+    EVENT_TO_PROFILE,
     IMPORT,
     MIGRATION,
+    SEGMENTATION_LIVE,
+    CopyEventsToProfiles,
     DelayedCall,
     ImportData,
     MigrateUp,
+    SegmentProfiles,
     SendToWebhook,
     TraitsCopy,
 )
 from tracardi.engine import TaskService
 from tracardi.engine.imports import ImportService
+from tracardi.engine.profiling import EventsToProfiles
+from tracardi.engine.segmentation import LiveSegmenter
 from tracardi.log import get_logger
 from tracardi.metrics import Metrics
 from tracardi.storage import DocumentStore, Queue
 from tracardi.workers.handlers import DelayedCalls, DelayedFn, Migration, PropsToTraits, Webhooks
 from tracardi.workers.imports import Imports
 from tracardi.workers.runner import Abort, Consumer, JobState, Retry, WorkerOptions, backoff, consumer_name
+from tracardi.workers.segmentation import CopyToProfiles, LiveSegmentation
 
 log = get_logger("workers")
 
@@ -58,6 +65,8 @@ class WorkerDeps:
     tasks: TaskService
     delayed: Mapping[str, DelayedFn] = field(default_factory=dict)
     imports: ImportService | None = None
+    segmenter: LiveSegmenter | None = None
+    events_to_profiles: EventsToProfiles | None = None
 
 
 def build_consumers(deps: WorkerDeps, options: WorkersOptions, http: httpx.AsyncClient) -> list[Consumer[Any]]:
@@ -80,6 +89,20 @@ def build_consumers(deps: WorkerDeps, options: WorkersOptions, http: httpx.Async
     if deps.imports is not None:
         imports = options.for_queue(IMPORT)
         consumers.append(Consumer(deps.queue, IMPORT, ImportData, Imports(deps.imports, imports), imports, **common))
+    if deps.segmenter is not None:
+        live = LiveSegmentation(deps.segmenter)
+        consumers.append(
+            Consumer(
+                deps.queue, SEGMENTATION_LIVE, SegmentProfiles, live, options.for_queue(SEGMENTATION_LIVE), **common
+            )
+        )
+    if deps.events_to_profiles is not None:
+        copy = CopyToProfiles(deps.events_to_profiles, deps.tasks)
+        consumers.append(
+            Consumer(
+                deps.queue, EVENT_TO_PROFILE, CopyEventsToProfiles, copy, options.for_queue(EVENT_TO_PROFILE), **common
+            )
+        )
     return consumers
 
 

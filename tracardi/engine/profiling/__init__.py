@@ -1,5 +1,6 @@
 """Profile intelligence: event validation, reshaping, event-to-profile mapping, merge keys and segments."""
 
+from tracardi.engine.profiling.backfill import EventsToProfiles, copy_where
 from tracardi.engine.profiling.profiler import AfterFlows, Profiler, ProfilingOptions
 from tracardi.engine.profiling.service import MAPPING, RESHAPING, SCHEMA, SEGMENT, Kind, ProfilingService
 
@@ -9,8 +10,10 @@ __all__ = [
     "SCHEMA",
     "SEGMENT",
     "AfterFlows",
+    "EventsToProfiles",
     "Kind",
     "Profiler",
     "ProfilingOptions",
     "ProfilingService",
+    "copy_where",
 ]

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount
 
-from tracardi.api.routes.admin import flows, imports, jobs, profiling, queues, records, search, sources, stats, tasks
+from tracardi.api.routes.admin import (
+    flows,
+    imports,
+    jobs,
+    live_segments,
+    profiling,
+    queues,
+    records,
+    search,
+    sources,
+    stats,
+    tasks,
+)
 
 
 def admin_mount() -> BaseRoute:
@@ -21,6 +33,7 @@ def admin_mount() -> BaseRoute:
             *flows.routes,
             *profiling.routes,
             *imports.routes,
+            *live_segments.routes,
         ],
     )
 

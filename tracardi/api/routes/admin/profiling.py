@@ -24,7 +24,7 @@ from tracardi.engine.profiling import MAPPING, RESHAPING, SCHEMA, SEGMENT, Kind
 MAX_CONFIG_BYTES = 128 * 1024
 
 
-async def _decode(request: Request, doc_type: type[Any], path_id: str | None) -> Any:
+async def decode_document(request: Request, doc_type: type[Any], path_id: str | None) -> Any:
     """The body as ``doc_type``; a Response (422) when it is not one. The path id fills a missing body id."""
     body = await read_body(request, MAX_CONFIG_BYTES)
     try:
@@ -53,7 +53,7 @@ def _routes(path: str, kind: Kind[Any]) -> list[Route]:
 
     @admin
     async def create(request: Request) -> Response:
-        doc = await _decode(request, doc_type, None)
+        doc = await decode_document(request, doc_type, None)
         if isinstance(doc, Response):
             return doc
         profiling = services(request).profiling
@@ -62,7 +62,7 @@ def _routes(path: str, kind: Kind[Any]) -> list[Route]:
 
     @admin
     async def replace(request: Request) -> Response:
-        doc = await _decode(request, doc_type, request.path_params["doc_id"].strip().lower())
+        doc = await decode_document(request, doc_type, request.path_params["doc_id"].strip().lower())
         if isinstance(doc, Response):
             return doc
         return json_response(await services(request).profiling.save(kind, doc))
@@ -93,7 +93,7 @@ async def get_merge_keys(request: Request) -> Response:
 
 @admin
 async def put_merge_keys(request: Request) -> Response:
-    keys = await _decode(request, MergeKeys, None)
+    keys = await decode_document(request, MergeKeys, None)
     if isinstance(keys, Response):
         return keys
     return json_response(await services(request).profiling.set_merge_keys(keys))

@@ -15,7 +15,7 @@ from tracardi.api.errors import json_response, validation_error
 from tracardi.api.routes._common import services
 from tracardi.api.routes.admin._auth import admin
 from tracardi.domain.errors import FieldError, InvalidInput, NotFoundError
-from tracardi.domain.messages import QUEUE_MESSAGES
+from tracardi.domain.messages import QUEUE_MESSAGES, check_message
 
 MAX_TASK_BYTES = 256 * 1024
 MAX_IDS = 10_000
@@ -38,13 +38,15 @@ async def start(request: Request) -> Response:
         return validation_error(exc, "body")
     if len(getattr(message, "event_ids", ())) > MAX_IDS:
         raise InvalidInput(f"At most {MAX_IDS} event ids per task.", [FieldError(["body", "event_ids"], "too many")])
+    check_message(message)
     job_id = await services(request).background.send(name, message)
     return json_response({"job_id": job_id, "queue": name}, 202)
 
 
 @admin
 async def progress(request: Request) -> Response:
-    """The progress of a task started with a query (``copy-event-props-to-traits-where``), by its job id."""
+    """The progress of a task started with a query (``copy-event-props-to-traits-where``,
+    ``copy-events-to-profiles``), by its job id."""
     job_id = request.path_params["job_id"]
     if len(job_id) > 512:
         raise InvalidInput("job id must have at most 512 characters.", [FieldError(["path", "job_id"], "length")])
