@@ -52,6 +52,16 @@ def ceiling_argv(port: int) -> list[str]:
     return [sys.executable, *app, *_UVICORN_FLAGS, "--no-server-header"]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process (all its threads) has used so far; 0.0 when /proc is not there."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
 @dataclass
 class Target:
     """A running HTTP process that answers /track on loopback."""
@@ -60,15 +70,15 @@ class Target:
     port: int
     proc: subprocess.Popen[bytes]
     log_path: Path
+    cluster_pid: int | None = None  # the osmem-server this target stores in, when the bench started one
 
     def cpu_seconds(self) -> float:
         """User + system CPU the process (all its threads) has used so far; 0.0 when /proc is not there."""
-        try:
-            stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
-        except OSError:
-            return 0.0
-        fields = stat.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        return cpu_seconds(self.proc.pid)
+
+    def cluster_cpu_seconds(self) -> float | None:
+        """The same for the target's osmem-server; None without one."""
+        return None if self.cluster_pid is None else cpu_seconds(self.cluster_pid)
 
     def log_tail(self, lines: int = 25) -> str:
         """The end of the target's output, for error messages."""

@@ -23,10 +23,11 @@ class Row:
     """One scenario against one target at full speed."""
 
     scenario: str
-    target: str  # "server" or "ceiling"
+    target: str  # "server" (embedded storage), "opensearch" (the same server on OpenSearch) or "ceiling"
     measured: Measured
     target_cpu: float  # share of one core the target used while wrk ran
     steal: float  # cores' worth of CPU the hypervisor took meanwhile; more than a few % makes figures noisy
+    osmem_cpu: float | None = None  # share of one core the target's osmem-server used meanwhile (same core)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,17 @@ def ratio(rows: list[Row], scenario: str) -> float | None:
     by_target = {row.target: row.measured.rps for row in rows if row.scenario == scenario}
     server, ceiling = by_target.get("server"), by_target.get("ceiling")
     return server / ceiling if server is not None and ceiling else None
+
+
+def backend_ratios(rows: list[Row]) -> dict[str, float]:
+    """Per scenario, the OpenSearch-backed server's req/s divided by the embedded one's, when both ran."""
+    found = {}
+    for scenario in dict.fromkeys(row.scenario for row in rows):
+        by_target = {row.target: row.measured.rps for row in rows if row.scenario == scenario}
+        embedded, opensearch = by_target.get("server"), by_target.get("opensearch")
+        if embedded and opensearch is not None:
+            found[scenario] = opensearch / embedded
+    return found
 
 
 def flow_share(rows: list[Row]) -> float | None:
@@ -103,7 +115,7 @@ def _collector_checks(rows: list[Row], halves: list[HalfRate]) -> list[Check]:
 
 
 _HEAD = (
-    f"{'scenario':<32} {'target':<8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
+    f"{'scenario':<32} {'target':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
     f" {'cpu':>5} {'wrk cpu':>8} {'steal':>6} {'ratio':>7}"
 )
 
@@ -114,7 +126,7 @@ def _row_line(row: Row, share: float | None) -> str:
     shown = f"{share:.1%}" if share is not None and row.target == "server" else ""
     cpu, client, steal = f"{row.target_cpu:.0%}", f"{m.client_cpu:.0%}", f"{row.steal:.0%}"
     figures = f"{m.rps:>9,.0f} {m.p50_ms:>8.2f} {m.p99_ms:>8.2f} {cpu:>5} {client:>8} {steal:>6}"
-    return f"{title:<32} {row.target:<8} {figures} {shown:>7}"
+    return f"{title:<32} {row.target:<10} {figures} {shown:>7}"
 
 
 def print_table(rows: list[Row], halves: list[HalfRate], found: list[Check]) -> None:
@@ -128,6 +140,12 @@ def print_table(rows: list[Row], halves: list[HalfRate], found: list[Check]) -> 
             print(f"  !! {row.target} {row.scenario}: {reason}")
     print("ratio = server req/s / ceiling req/s; cpu, wrk cpu = share of one core used by the target, by wrk;")
     print("steal = CPU the hypervisor took from this VM meanwhile (in cores); high steal makes the figures noisy")
+    print("server = embedded storage; opensearch = the same server on OpenSearch (its cpu excludes the cluster's)")
+    for row in rows:
+        if row.osmem_cpu is not None:
+            print(f"osmem-server cpu during {row.scenario} (same core as the server): {row.osmem_cpu:.0%}")
+    for scenario, share in backend_ratios(rows).items():
+        print(f"opensearch/embedded {scenario}: {share:.2f}")
     for half in halves:
         m = half.measured
         print(
@@ -153,6 +171,7 @@ def write_json(path: Path, meta: dict[str, Any], rows: list[Row], halves: list[H
             {**asdict(r), "measured": _measured_json(r.measured), "ratio": ratio(rows, r.scenario)} for r in rows
         ],
         "half_rate": [{**asdict(h), "measured": _measured_json(h.measured)} for h in halves],
+        "opensearch_vs_embedded": {scenario: round(share, 3) for scenario, share in backend_ratios(rows).items()},
         "checks": [asdict(c) for c in found],
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import backends
 import flows
 import loadgen
 import payloads
@@ -33,7 +34,7 @@ from payloads import SCENARIOS, Pair, Scenario, WarmupError
 from procs import StartError, Target
 
 RESULTS = procs.BENCH_DIR / "results" / "latest.json"
-TARGETS = ("ceiling", "server")  # ceiling first in each scenario, so the pair of runs sits close in time
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,13 @@ class Plan:
     half_rate: bool
     out: Path
     admin_token: str  # the server's, to install the flow scenario's rule and flow
+    opensearch_url: str | None  # a real cluster; None: start osmem-server on the target core
+    redis_url: str  # the OpenSearch-backed server's queues
+
+    @property
+    def servers(self) -> tuple[str, ...]:
+        """The targets that are a real server (one per backend), as opposed to the ceiling."""
+        return tuple(t for t in self.targets if t != "ceiling")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--pairs", type=int, default=256, help="returning profile+session pairs per target (default 256)")
     p.add_argument("--no-half-rate", action="store_true", help="skip the latency run at half the page-view rate")
     p.add_argument("--out", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
+    p.add_argument(
+        "--backend", choices=(*backends.BACKENDS, "both"), default="embedded",
+        help="the server's storage: embedded (default), opensearch (osmem-server unless --opensearch-url), or both",
+    )  # fmt: skip
+    p.add_argument("--opensearch-url", help="a real cluster for --backend opensearch/both (default: osmem-server)")
+    p.add_argument(
+        "--redis-url", default=DEFAULT_REDIS, help=f"Redis for the OpenSearch server (default {DEFAULT_REDIS})"
+    )
     return p
 
 
@@ -90,36 +106,67 @@ def _plan(argv: Sequence[str] | None, wrk: str) -> Plan:
         p.error(f"unknown scenario {unknown[0] if unknown else '(none)'}; choose from {', '.join(SCENARIOS)}")
     if args.pairs <= args.connections:
         p.error("--pairs must exceed --connections, so two in-flight requests rarely share a profile")
-    targets = ("server",) if args.server_only else ("ceiling",) if args.ceiling_only else TARGETS
+    chosen = backends.BACKENDS if args.backend == "both" else (args.backend,)
+    servers = tuple(backends.TARGET_OF[b] for b in chosen)
+    # ceiling first in each scenario, so the runs compared with it sit close in time
+    targets = servers if args.server_only else ("ceiling",) if args.ceiling_only else ("ceiling", *servers)
     target_cpu, client_cpu = _cores()
     return Plan(
         wrk=wrk, targets=targets, scenarios=tuple(SCENARIOS[n] for n in names), duration=args.duration,
         warmup=args.warmup, connections=args.connections, pairs=args.pairs, port_base=args.port_base,
         target_cpu=target_cpu, client_cpu=client_cpu, half_rate=not args.no_half_rate, out=args.out,
-        admin_token=secrets.token_urlsafe(16),
+        admin_token=secrets.token_urlsafe(16), opensearch_url=args.opensearch_url, redis_url=args.redis_url,
     )  # fmt: skip
 
 
 def _start_targets(plan: Plan, tmp: Path, stack: contextlib.ExitStack) -> dict[str, Target]:
-    """Start every target (stopped by `stack` whatever happens), then wait until each answers /healthz."""
-    data = tmp / "data"
-    data.mkdir()
-    env = dict(
-        os.environ, TRACARDI_STORAGE_PATH=str(data), TRACARDI_LOG_LEVEL="warning", TRACARDI_ADMIN_TOKEN=plan.admin_token
-    )
-    argv = {"server": procs.server_argv(plan.port_base), "ceiling": procs.ceiling_argv(plan.port_base + 1)}
-    port = {"server": plan.port_base, "ceiling": plan.port_base + 1}
+    """Start every target (stopped by `stack` whatever happens), then wait until each answers /healthz.
+
+    The OpenSearch cluster (osmem-server unless --opensearch-url) is entered first, so it is stopped last.
+    """
+    env = dict(os.environ, TRACARDI_LOG_LEVEL="warning", TRACARDI_ADMIN_TOKEN=plan.admin_token)
+    extra: dict[str, dict[str, str]] = {"ceiling": {}}
+    cluster: backends.Cluster | None = None
+    for name in plan.servers:
+        data = tmp / f"data-{name}"
+        data.mkdir()
+        if name == "opensearch":
+            cluster, extra[name] = _opensearch_env(plan, data, stack)
+        else:
+            extra[name] = backends.embedded_env(data)
+    port = {"server": plan.port_base, "ceiling": plan.port_base + 1, "opensearch": plan.port_base + 2}
     started: dict[str, Target] = {}
     for name in plan.targets:
-        cmd = procs.pinned(plan.target_cpu, argv[name])
-        started[name] = procs.start(name, cmd, port[name], tmp / f"{name}.log", env)
+        argv = procs.ceiling_argv(port[name]) if name == "ceiling" else procs.server_argv(port[name])
+        cmd = procs.pinned(plan.target_cpu, argv)
+        started[name] = procs.start(name, cmd, port[name], tmp / f"{name}.log", {**env, **extra[name]})
         stack.callback(started[name].stop)
+    if cluster is not None:
+        started["opensearch"].cluster_pid = cluster.pid
     for target in started.values():
         procs.wait_ready(target)
-        print(f"{target.name:<8} ready on 127.0.0.1:{target.port} (pid {target.proc.pid})", flush=True)
-    if "server" in started and any(s.name == "flow" for s in plan.scenarios):
-        flows.install(started["server"].port, plan.admin_token)
+        print(f"{target.name:<10} ready on 127.0.0.1:{target.port} (pid {target.proc.pid})", flush=True)
+    if any(s.name == "flow" for s in plan.scenarios):
+        for name in plan.servers:
+            flows.install(started[name].port, plan.admin_token)
     return started
+
+
+def _opensearch_env(plan: Plan, data: Path, stack: contextlib.ExitStack) -> tuple[backends.Cluster, dict[str, str]]:
+    """Start (or name) the cluster, pick fresh index and Redis prefixes, and drop the Redis keys after the run."""
+    cluster = stack.enter_context(backends.cluster(plan.opensearch_url, plan.target_cpu))
+    names = backends.OpenSearchTarget.fresh()
+    if cluster.started:
+        where = f"pinned to core {cluster.pinned_to}" if cluster.pinned_to is not None else "unpinned"
+        print(f"bench: osmem-server on {cluster.url}, {where} with the servers (it serves part of each /track)")
+        print("bench: osmem is an in-memory stand-in: compare the two backends, not its absolute req/s with a cluster")
+    else:
+        shown = backends.without_credentials(cluster.url)
+        print(f"bench: OpenSearch cluster {shown}, indices {names.index_prefix}.* (left there afterwards)")
+    redis_shown = backends.without_credentials(plan.redis_url)
+    print(f"bench: opensearch server queues on {redis_shown}, keys {names.redis_prefix}* (deleted afterwards)")
+    stack.callback(names.drop_redis_keys, plan.redis_url)  # after the server stops: registered before it starts
+    return cluster, names.env(data, cluster.url, plan.redis_url)
 
 
 def _warm(target: Target, count: int) -> list[Pair]:
@@ -127,7 +174,7 @@ def _warm(target: Target, count: int) -> list[Pair]:
     pairs = payloads.create_pairs(target.port, count)
     known = payloads.count_returning(target.port, pairs)
     if known < len(pairs):
-        print(f"{target.name:<8} warning: only {known} of {len(pairs)} returning profiles were recognised")
+        print(f"{target.name:<10} warning: only {known} of {len(pairs)} returning profiles were recognised")
     return pairs
 
 
@@ -149,16 +196,22 @@ def _measure(plan: Plan, target: Target, scenario: Scenario, bodies: Path) -> re
     if plan.warmup > 0:
         loadgen.run(plan.wrk, _load(plan, target, bodies, plan.warmup))
     cpu_before, steal_before = target.cpu_seconds(), procs.steal_seconds()
+    cluster_before = target.cluster_cpu_seconds()
     m = loadgen.run(plan.wrk, _load(plan, target, bodies, plan.duration))
     target.check_alive()
     seconds = m.seconds or 1.0
     cpu, steal = (target.cpu_seconds() - cpu_before) / seconds, (procs.steal_seconds() - steal_before) / seconds
+    cluster_after = target.cluster_cpu_seconds()
+    osmem = None if cluster_before is None or cluster_after is None else (cluster_after - cluster_before) / seconds
     print(
-        f"{target.name:<8} {scenario.name:<12} {m.rps:>9,.0f} req/s  p50 {m.p50_ms:6.2f} ms  p99 {m.p99_ms:6.2f} ms"
-        f"  cpu {cpu:4.0%}  wrk cpu {m.client_cpu:4.0%}  steal {steal:4.0%}",
+        f"{target.name:<10} {scenario.name:<12} {m.rps:>9,.0f} req/s  p50 {m.p50_ms:6.2f} ms  p99 {m.p99_ms:6.2f} ms"
+        f"  cpu {cpu:4.0%}  wrk cpu {m.client_cpu:4.0%}  steal {steal:4.0%}"
+        + (f"  osmem cpu {osmem:4.0%}" if osmem is not None else ""),
         flush=True,
     )
-    return report.Row(scenario=scenario.name, target=target.name, measured=m, target_cpu=cpu, steal=steal)
+    return report.Row(
+        scenario=scenario.name, target=target.name, measured=m, target_cpu=cpu, steal=steal, osmem_cpu=osmem
+    )
 
 
 def _half_rate(plan: Plan, target: Target, bodies: Path, full_rps: float) -> report.HalfRate:
@@ -172,7 +225,7 @@ def _half_rate(plan: Plan, target: Target, bodies: Path, full_rps: float) -> rep
     target.check_alive()
     m = measured
     print(
-        f"{target.name:<8} half rate    {m.rps:>9,.0f} req/s  p50 {m.p50_ms:6.2f} ms  p99 {m.p99_ms:6.2f} ms"
+        f"{target.name:<10} half rate    {m.rps:>9,.0f} req/s  p50 {m.p50_ms:6.2f} ms  p99 {m.p99_ms:6.2f} ms"
         f"  (offered ~{offered:,.0f})",
         flush=True,
     )
@@ -187,7 +240,7 @@ def _bench(plan: Plan, targets: dict[str, Target], tmp: Path) -> tuple[list[repo
         for name, target in targets.items():
             bodies = _bodies_file(tmp, name, scenario, pairs[name])
             rows.append(_measure(plan, target, scenario, bodies))
-            if scenario.name == "flow" and name == "server":
+            if scenario.name == "flow" and name in plan.servers:
                 flows.verify(target.port, plan.admin_token, pairs[name][0].profile)
             if plan.half_rate and scenario.name == report.HEADLINE and rows[-1].measured.rps > 0:
                 halves.append(_half_rate(plan, target, bodies, rows[-1].measured.rps))
@@ -202,6 +255,9 @@ def _meta(plan: Plan) -> dict[str, Any]:
         "settings": {
             "duration_s": plan.duration, "warmup_s": plan.warmup, "connections": plan.connections,
             "pairs": plan.pairs, "target_cpu": plan.target_cpu, "wrk_cpu": plan.client_cpu,
+            "servers": list(plan.servers),
+            "opensearch": backends.without_credentials(plan.opensearch_url) if plan.opensearch_url
+            else "osmem-server" if "opensearch" in plan.servers else None,
         },
     }  # fmt: skip
 
