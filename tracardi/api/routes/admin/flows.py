@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 from starlette.requests import Request
@@ -45,62 +46,72 @@ def _same_id(path_id: str, body_id: str) -> None:
         raise InvalidInput("The body id differs from the path id.", [FieldError(["body", "id"], "must match the path")])
 
 
-@admin
-async def save_rule(request: Request) -> Response:
-    """Create or replace a rule (PUT: the one named in the path)."""
-    rule = await _decode(request, _rules, MAX_RULE_BYTES)
-    if isinstance(rule, Response):
-        return rule
-    if "rule_id" in request.path_params:
-        _same_id(request.path_params["rule_id"], rule.id)
-    return json_response(await services(request).flows.save_rule(rule, _now()))
+class _Crud(Generic[T]):
+    """The five routes of one stored kind (rules, flows): list, create, get, replace, delete."""
+
+    def __init__(self, param: str, decoder: msgspec.json.Decoder[T], limit: int, store: Callable[[Request], Any]):
+        self.param, self.decoder, self.limit, self.store = param, decoder, limit, store
+
+    async def save(self, request: Request) -> Response:
+        """Create or replace (PUT: the one named in the path; the body id must match it)."""
+        doc = await _decode(request, self.decoder, self.limit)
+        if isinstance(doc, Response):
+            return doc
+        if self.param in request.path_params:
+            _same_id(request.path_params[self.param], doc.id)  # type: ignore[attr-defined]
+        return json_response(await self.store(request).save(doc, _now()))
+
+    async def get(self, request: Request) -> Response:
+        return json_response(await self.store(request).get(request.path_params[self.param]))
+
+    async def delete(self, request: Request) -> Response:
+        await self.store(request).delete(request.path_params[self.param])
+        return json_response({"deleted": request.path_params[self.param]})
+
+    async def listing(self, request: Request) -> Response:
+        limit, after = page_params(request)
+        page = await self.store(request).list(limit=limit, after=after)
+        return json_response(page_body([v.doc for v in page.items], page.next))
+
+    def routes(self, path: str) -> list[Route]:
+        one = f"{path}/{{{self.param}}}"
+        return [
+            Route(path, admin(self.listing), methods=["GET"]),
+            Route(path, admin(self.save), methods=["POST"]),
+            Route(one, admin(self.get), methods=["GET"]),
+            Route(one, admin(self.save), methods=["PUT"]),
+            Route(one, admin(self.delete), methods=["DELETE"]),
+        ]
 
 
-@admin
-async def get_rule(request: Request) -> Response:
-    return json_response(await services(request).flows.get_rule(request.path_params["rule_id"]))
+class _Rules:
+    """FlowService's rule methods under the names _Crud calls."""
+
+    def __init__(self, request: Request) -> None:
+        flows = services(request).flows
+        self.save, self.get, self.delete, self.list = (
+            flows.save_rule,
+            flows.get_rule,
+            flows.delete_rule,
+            flows.list_rules,
+        )
 
 
-@admin
-async def delete_rule(request: Request) -> Response:
-    await services(request).flows.delete_rule(request.path_params["rule_id"])
-    return json_response({"deleted": request.path_params["rule_id"]})
+class _Flows:
+    """FlowService's flow methods under the names _Crud calls (a published flow must validate fully: 422)."""
+
+    def __init__(self, request: Request) -> None:
+        flows = services(request).flows
+        self.save, self.get, self.delete, self.list = (
+            flows.save_flow,
+            flows.get_flow,
+            flows.delete_flow,
+            flows.list_flows,
+        )
 
 
-@admin
-async def list_rules(request: Request) -> Response:
-    limit, after = page_params(request)
-    page = await services(request).flows.list_rules(limit=limit, after=after)
-    return json_response(page_body([v.doc for v in page.items], page.next))
-
-
-@admin
-async def save_flow(request: Request) -> Response:
-    """Create or replace a flow; a published one (``draft: false``) must validate fully (422 naming the node)."""
-    flow = await _decode(request, _flows, MAX_FLOW_BYTES)
-    if isinstance(flow, Response):
-        return flow
-    if "flow_id" in request.path_params:
-        _same_id(request.path_params["flow_id"], flow.id)
-    return json_response(await services(request).flows.save_flow(flow, _now()))
-
-
-@admin
-async def get_flow(request: Request) -> Response:
-    return json_response(await services(request).flows.get_flow(request.path_params["flow_id"]))
-
-
-@admin
-async def delete_flow(request: Request) -> Response:
-    await services(request).flows.delete_flow(request.path_params["flow_id"])
-    return json_response({"deleted": request.path_params["flow_id"]})
-
-
-@admin
-async def list_flows(request: Request) -> Response:
-    limit, after = page_params(request)
-    page = await services(request).flows.list_flows(limit=limit, after=after)
-    return json_response(page_body([v.doc for v in page.items], page.next))
+_rule_routes = _Crud("rule_id", _rules, MAX_RULE_BYTES, _Rules)
+_flow_routes = _Crud("flow_id", _flows, MAX_FLOW_BYTES, _Flows)
 
 
 @admin
@@ -130,17 +141,9 @@ async def actions(request: Request) -> Response:
 
 
 routes = [
-    Route("/rules", list_rules, methods=["GET"]),
-    Route("/rules", save_rule, methods=["POST"]),
-    Route("/rules/{rule_id}", get_rule, methods=["GET"]),
-    Route("/rules/{rule_id}", save_rule, methods=["PUT"]),
-    Route("/rules/{rule_id}", delete_rule, methods=["DELETE"]),
-    Route("/flows", list_flows, methods=["GET"]),
-    Route("/flows", save_flow, methods=["POST"]),
-    Route("/flows/dry-run", run_dry, methods=["POST"]),
-    Route("/flows/{flow_id}", get_flow, methods=["GET"]),
-    Route("/flows/{flow_id}", save_flow, methods=["PUT"]),
-    Route("/flows/{flow_id}", delete_flow, methods=["DELETE"]),
+    *_rule_routes.routes("/rules"),
+    Route("/flows/dry-run", run_dry, methods=["POST"]),  # before /flows/{flow_id}, which would take it
+    *_flow_routes.routes("/flows"),
     Route("/flows/{flow_id}/dry-run", run_dry, methods=["POST"]),
     Route("/events/{event_id}/flow-traces", traces, methods=["GET"]),
     Route("/actions", actions, methods=["GET"]),
