@@ -1,12 +1,26 @@
-"""Reading a request body under a size limit: 413 before reading it all."""
+"""Reading a request body under a size limit (413 before reading it all), and decoding it (422 naming the field)."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+import msgspec
 from starlette.requests import Request
 from starlette.types import Message, Receive
 
-from tracardi.api.errors import BodyTooLarge
+from tracardi.api.errors import BodyTooLarge, InvalidBody
 from tracardi.domain.errors import InvalidInput
+
+T = TypeVar("T")
+
+
+async def read_json(request: Request, decoder: msgspec.json.Decoder[T], limit: int) -> T:
+    """The body decoded by ``decoder``; raises BodyTooLarge over ``limit``, InvalidBody when it does not decode."""
+    body = await read_body(request, limit)
+    try:
+        return decoder.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise InvalidBody(exc) from exc
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -37,6 +37,14 @@ class BodyTooLarge(Exception):
         self.limit = limit
 
 
+class InvalidBody(Exception):
+    """The request body does not decode into what the route takes; answered as a 422 naming the field."""
+
+    def __init__(self, cause: msgspec.DecodeError | UnicodeDecodeError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(_encoder.encode(content), status, headers=headers, media_type="application/json")
 
@@ -85,6 +93,8 @@ def _input_error(exc: Exception) -> Response | None:
     match exc:
         case InvalidInput():
             return error_response(422, exc.detail, exc.errors)
+        case InvalidBody():
+            return validation_error(exc.cause, "body")
         case EventRejected():
             return error_response(406, exc.detail, exc.errors)
         case BodyTooLarge():

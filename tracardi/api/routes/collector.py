@@ -10,8 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tracardi.api._body import read_body
-from tracardi.api.errors import validation_error
+from tracardi.api._body import read_body, read_json
 from tracardi.api.routes._common import rejection_reason, request_info, services, track_reply
 from tracardi.api.services import ApiServices
 from tracardi.domain.errors import DomainError, FieldError, InvalidInput
@@ -37,11 +36,7 @@ async def _run(
 async def track_put(request: Request) -> Response:
     """Tracardi's PUT /track: validates the body and answers null (kept for client compatibility)."""
     svc = services(request)
-    body = await read_body(request, svc.options.max_body_bytes)
-    try:
-        svc.payload_decoder.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        return validation_error(exc, "body")
+    await read_json(request, svc.payload_decoder, svc.options.max_body_bytes)
     return Response(_NULL, 200, media_type="application/json")
 
 

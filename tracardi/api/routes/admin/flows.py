@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tracardi.api._body import read_body
-from tracardi.api.errors import json_response, validation_error
+from tracardi.api._body import read_json
+from tracardi.api.errors import json_response
 from tracardi.api.routes._common import page_body, page_params, services
 from tracardi.api.routes.admin._auth import admin
 from tracardi.domain.errors import FieldError, InvalidInput
@@ -31,16 +31,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _decode(request: Request, decoder: msgspec.json.Decoder[T], limit: int) -> T | Response:
-    body = await read_body(request, limit)
-    try:
-        return decoder.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        return validation_error(exc, "body")
-    except RecursionError:  # msgspec gives up on absurd nesting before our depth checks can
-        raise InvalidInput("The body is nested too deeply.", [FieldError(["body"], "nested too deeply")]) from None
-
-
 def _same_id(path_id: str, body_id: str) -> None:
     if body_id.strip() != path_id.strip():
         raise InvalidInput("The body id differs from the path id.", [FieldError(["body", "id"], "must match the path")])
@@ -54,9 +44,7 @@ class _Crud(Generic[T]):
 
     async def save(self, request: Request) -> Response:
         """Create or replace (PUT: the one named in the path; the body id must match it)."""
-        doc = await _decode(request, self.decoder, self.limit)
-        if isinstance(doc, Response):
-            return doc
+        doc = await read_json(request, self.decoder, self.limit)
         if self.param in request.path_params:
             _same_id(request.path_params[self.param], doc.id)  # type: ignore[attr-defined]
         return json_response(await self.store(request).save(doc, _now()))
@@ -117,9 +105,7 @@ _flow_routes = _Crud("flow_id", _flows, MAX_FLOW_BYTES, _Flows)
 @admin
 async def run_dry(request: Request) -> Response:
     """Run a flow (inline ``flow``, or the stored one in the path) on sample data; nothing is saved."""
-    sample = await _decode(request, _dry, MAX_FLOW_BYTES)
-    if isinstance(sample, Response):
-        return sample
+    sample = await read_json(request, _dry, MAX_FLOW_BYTES)
     svc = services(request)
     flow_id = request.path_params.get("flow_id")
     flow: Flow | None = await svc.flows.get_flow(flow_id) if flow_id else sample.flow

@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tracardi.api._body import read_body
-from tracardi.api.errors import json_response, validation_error
+from tracardi.api._body import read_json
+from tracardi.api.errors import json_response
 from tracardi.api.routes._common import page_body, services
 from tracardi.api.routes.admin._auth import admin
 from tracardi.domain.tql import MAX_LENGTH, TqlNotQueryable, TqlSyntaxError
@@ -32,11 +32,7 @@ _decoder = msgspec.json.Decoder(ProfileSearch)
 
 @admin
 async def search_profiles(request: Request) -> Response:
-    body = await read_body(request, MAX_SEARCH_BYTES)
-    try:
-        search = _decoder.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        return validation_error(exc, "body")
+    search = await read_json(request, _decoder, MAX_SEARCH_BYTES)
     try:
         page = await services(request).records.search_profiles(search.where, limit=search.limit, after=search.after)
     except TqlSyntaxError as exc:

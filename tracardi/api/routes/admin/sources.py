@@ -7,8 +7,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tracardi.api._body import read_body
-from tracardi.api.errors import json_response, validation_error
+from tracardi.api._body import read_json
+from tracardi.api.errors import json_response
 from tracardi.api.routes._common import page_body, page_params, services
 from tracardi.api.routes.admin._auth import admin
 from tracardi.domain.errors import FieldError, InvalidInput
@@ -32,20 +32,10 @@ _decoder = msgspec.json.Decoder(SourceInput)
 MAX_SOURCE_BYTES = 64 * 1024
 
 
-async def _decode(request: Request) -> SourceInput | Response:
-    body = await read_body(request, MAX_SOURCE_BYTES)
-    try:
-        return _decoder.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        return validation_error(exc, "body")
-
-
 @admin
 async def create(request: Request) -> Response:
     """Create or replace a source given in the body (its ``id`` is required)."""
-    data = await _decode(request)
-    if isinstance(data, Response):
-        return data
+    data = await read_json(request, _decoder, MAX_SOURCE_BYTES)
     if not data.id:
         raise InvalidInput("Event source id is required.", [FieldError(["body", "id"], "required")])
     source = data.to_source(data.id)
@@ -58,9 +48,7 @@ async def create(request: Request) -> Response:
 @admin
 async def replace(request: Request) -> Response:
     """Create or replace the source named in the path."""
-    data = await _decode(request)
-    if isinstance(data, Response):
-        return data
+    data = await read_json(request, _decoder, MAX_SOURCE_BYTES)
     source_id = request.path_params["source_id"]
     if data.id and data.id.strip().lower() != source_id.strip().lower():
         raise InvalidInput("The body id differs from the path id.", [FieldError(["body", "id"], "must match the path")])

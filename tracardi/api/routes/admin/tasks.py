@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tracardi.api._body import read_body
-from tracardi.api.errors import json_response, validation_error
+from tracardi.api._body import read_json
+from tracardi.api.errors import json_response
 from tracardi.api.routes._common import services
 from tracardi.api.routes.admin._auth import admin
 from tracardi.domain.errors import FieldError, InvalidInput, NotFoundError
@@ -31,11 +31,7 @@ async def start(request: Request) -> Response:
     decoder = _decoders.get(name)
     if decoder is None:
         raise NotFoundError(f"No task queue `{name[:200]}`; tasks go to {', '.join(QUEUE_MESSAGES)}.")
-    body = await read_body(request, MAX_TASK_BYTES)
-    try:
-        message = decoder.decode(body)
-    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        return validation_error(exc, "body")
+    message = await read_json(request, decoder, MAX_TASK_BYTES)
     if len(getattr(message, "event_ids", ())) > MAX_IDS:
         raise InvalidInput(f"At most {MAX_IDS} event ids per task.", [FieldError(["body", "event_ids"], "too many")])
     check_message(message)
