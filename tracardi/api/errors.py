@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
@@ -18,14 +17,12 @@ from tracardi.domain.errors import (
     InvalidInput,
     NotFoundError,
     SourceRejected,
+    located,
 )
 from tracardi.log import get_logger
 from tracardi.storage import InvalidQuery, StorageError, Unavailable, VersionConflict
 
 _encoder = msgspec.json.Encoder()
-_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
-_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
-_FIELD = re.compile(r"Object (?:missing required|contains unknown) field `(?P<field>[^`]+)`")
 log = get_logger("api")
 
 
@@ -64,14 +61,8 @@ def validation_error(exc: msgspec.ValidationError | msgspec.DecodeError | Unicod
     message = str(exc)
     if isinstance(exc, msgspec.DecodeError) and not isinstance(exc, msgspec.ValidationError):
         return error_response(422, f"Malformed JSON: {message}", [FieldError([root], message)])
-    loc: list[str | int] = [root]
-    found = _AT.search(message)
-    if found:
-        message = message[: found.start()]
-        loc.extend(int(i) if i else name for name, i in _PART.findall(found.group("path")))
-    missing = _FIELD.match(message)
-    if missing:
-        loc.append(missing.group("field"))
+    message, path = located(message)
+    loc: list[str | int] = [root, *path]
     return error_response(
         422, f"Invalid {'.'.join(str(p) for p in loc[1:]) or root}: {message}", [FieldError(loc, message)]
     )

@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+
+_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
+_FIELD = re.compile(r"Object (?:missing required|contains unknown) field `(?P<field>[^`]+)`")
+
+
+def located(message: str) -> tuple[str, list[str | int]]:
+    """A msgspec validation message split into its text and the path it names: ``Expected `int`, got `str` - at
+    `$.events[3].type``` -> (``Expected `int`, got `str```, ["events", 3, "type"]); a missing or unknown field's name
+    ends the path."""
+    path: list[str | int] = []
+    found = _AT.search(message)
+    if found:
+        message = message[: found.start()]
+        path.extend(int(i) if i else name for name, i in _PART.findall(found.group("path")))
+    missing = _FIELD.match(message)
+    if missing:
+        path.append(missing.group("field"))
+    return message, path
 
 
 class DomainError(Exception):

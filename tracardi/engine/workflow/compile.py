@@ -11,21 +11,16 @@ Such a loop may still never leave at run time; the runner's step and time bounds
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
-from tracardi.domain.errors import FieldError, InvalidInput
+from tracardi.domain.errors import FieldError, InvalidInput, located
 from tracardi.domain.flow import Flow, check_structure, node_error
 from tracardi.engine.workflow.action import Action
 from tracardi.engine.workflow.registry import ActionRegistry
-
-_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
-_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
-_FIELD = re.compile(r"Object (?:missing required|contains unknown) field `(?P<field>[^`]+)`")
 
 Target = tuple[int, str]
 
@@ -53,15 +48,8 @@ class CompiledFlow:
 
 
 def _config_error(index: int, node_id: str, exc: msgspec.ValidationError) -> InvalidInput:
-    message = str(exc)
-    parts: list[str | int] = ["body", "flowGraph", "nodes", index, "config"]
-    found = _AT.search(message)
-    if found:
-        message = message[: found.start()]
-        parts.extend(int(i) if i else name for name, i in _PART.findall(found.group("path")))
-    missing = _FIELD.match(message)
-    if missing:
-        parts.append(missing.group("field"))
+    message, path = located(str(exc))
+    parts: list[str | int] = ["body", "flowGraph", "nodes", index, "config", *path]
     where = ".".join(str(p) for p in parts[5:])
     return InvalidInput(
         f"Node {node_id!r}: config{'.' + where if where else ''}: {message}", [FieldError(parts, message)]
