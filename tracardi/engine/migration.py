@@ -12,6 +12,7 @@ from datetime import datetime
 
 from tracardi.domain.messages import MIGRATION, MigrateUp
 from tracardi.domain.tasks import TaskProgress
+from tracardi.engine._progress import run_recorded
 from tracardi.storage import TASKS, DocumentStore, IndexStatus, MigrationStep, Migrator, StorageError
 
 
@@ -41,17 +42,12 @@ class MigrationTask:
             record.detail, record.updated = step.line(), self._clock()
             await self._store.put(TASKS, job_id, record)
 
-        await self._store.put(TASKS, job_id, record)
-        try:
+        async def work() -> None:
             states = await self._migrator.up(report, batch=message.batch)
             behind = [state.alias for state in states if not state.up_to_date]
             if behind:
                 raise StorageError(f"still outdated after migrate up: {', '.join(behind)}")
-        except BaseException as exc:
-            record.status, record.error, record.ended = "failed", f"{type(exc).__name__}: {exc}"[:1000], self._clock()
-            await self._store.put(TASKS, job_id, record)
-            raise
-        record.status, record.ended = "done", self._clock()
-        record.detail = f"{len(states)} indices up to date, {record.changed} switched to a new version"
+            record.detail = f"{len(states)} indices up to date, {record.changed} switched to a new version"
+
         await self._store.put(TASKS, job_id, record)
-        return record
+        return await run_recorded(self._store, record, self._clock, work)

@@ -8,6 +8,7 @@ from datetime import datetime
 from tracardi.domain.errors import NotFoundError
 from tracardi.domain.messages import EVENT_PROPS_TO_TRAITS, CopyEventPropsToTraitsWhere, MigrateUp
 from tracardi.domain.tasks import TaskProgress
+from tracardi.engine._progress import run_recorded
 from tracardi.engine.migration import MigrationTask
 from tracardi.engine.traits import Progress, copy_props_where, events_where
 from tracardi.storage import TASKS, DocumentStore, IndexStatus, Migrator
@@ -59,12 +60,4 @@ class TaskService:
             record.total, record.done, record.changed, record.updated = total, done, changed, self._clock()
             await self._store.put(TASKS, job_id, record)
 
-        try:
-            await work(report)
-        except BaseException as exc:
-            record.status, record.error, record.ended = "failed", f"{type(exc).__name__}: {exc}"[:1000], self._clock()
-            await self._store.put(TASKS, job_id, record)
-            raise
-        record.status, record.ended = "done", self._clock()
-        await self._store.put(TASKS, job_id, record)
-        return record
+        return await run_recorded(self._store, record, self._clock, lambda: work(report))
