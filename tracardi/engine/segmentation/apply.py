@@ -2,12 +2,14 @@
 
 Each profile is read, segmented and written under its lock (the tracker's ``profile:<id>``), so a /track of that
 profile in this process waits for it, and the write expects the version it read, so a write from another host in
-between is never overwritten: the profile is read again and segmented again. It is written only when the segment
-changed it, so a redelivered job finds nothing to do for the profiles it already did.
+between is never overwritten: after a short random back-off the profile is read again and segmented again. It is
+written only when the segment changed it, so a redelivered job finds nothing to do for the profiles it already did.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -65,8 +67,8 @@ class LiveSegmenter:
         return changed
 
     async def _one(self, profile_id: str, apply: Apply) -> bool:
-        async with self._locks.hold(f"profile:{profile_id}"):
-            for attempt in range(1, self._attempts + 1):
+        for attempt in range(1, self._attempts + 1):
+            async with self._locks.hold(f"profile:{profile_id}"):
                 stored = await self._store.get(PROFILES, profile_id)
                 if stored is None:  # deleted or merged away since it was queued
                     return False
@@ -80,6 +82,9 @@ class LiveSegmenter:
                     if attempt == self._attempts:
                         raise
                     log.info("live_segment_conflict", profile_id=profile_id, attempt=attempt)
+            # Another host is writing this profile: step aside (without the lock) for a random, growing while, so
+            # a burst of tracks is not raced in lockstep.
+            await asyncio.sleep(random.uniform(0, 0.002 * 2**attempt))
         return False
 
     async def _applier(self, live: LiveSegment) -> Apply:
