@@ -11,6 +11,8 @@ BUSY_TIMEOUT_MS = 5000  # another process holding the write lock (a backup, a CL
 WRITER_PAGE_CACHE_KIB = 65536  # index pages stay in memory across commits; SQLite's default is 2 MiB
 # The writer never checkpoints during a commit: _checkpoint.Checkpointer does it on its own thread.
 WAL_CHECKPOINT_PAGES = 0
+# A WAL that a long burst grew is cut back to this size when it starts over, so the disk gets its space back.
+WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
 
 def connect_writer(path: Path, synchronous: str) -> sqlite3.Connection:
@@ -24,6 +26,7 @@ def connect_writer(path: Path, synchronous: str) -> sqlite3.Connection:
         conn.execute(f"PRAGMA synchronous = {synchronous}")
         conn.execute(f"PRAGMA cache_size = -{WRITER_PAGE_CACHE_KIB}")
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")
     except BaseException:
         conn.close()
         raise

@@ -56,14 +56,16 @@ class _Stop:
 class Writer:
     """Owns the write connection and the thread that uses it."""
 
-    def __init__(self, path: Path, synchronous: str) -> None:
+    def __init__(self, path: Path, synchronous: str, wal_reset: threading.Event) -> None:
         self._path = path
+        self._wal_reset = wal_reset
         self._synchronous = synchronous
         self._queue: queue.SimpleQueue[Job | _Stop] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._gone: str | None = None  # why the writer takes no more jobs
         self._thread = threading.Thread(target=self._run, name=f"sqlite-writer:{path.name}", daemon=True)
         self.commits = 0  # transactions committed, for metrics and tests
+        self.wal_resets = 0  # RESTART checkpoints run between groups (see _checkpoint)
 
     def start(self) -> None:
         """Start the thread; it opens the file (errors reach the first job)."""
@@ -121,12 +123,23 @@ class Writer:
                 if jobs:
                     self._group(conn, cur, jobs)
                 jobs = []
+                if self._wal_reset.is_set():
+                    self._restart_wal(cur)
         except BaseException as exc:
             reason = f"the sqlite writer of {self._path} crashed: {exc!r}"
             raise
         finally:
             conn.close()
             self._finish(reason, stop, jobs)
+
+    def _restart_wal(self, cur: sqlite3.Cursor) -> None:
+        """Checkpoint what the last PASSIVE checkpoint left and have the next commit write the WAL from its start."""
+        self._wal_reset.clear()
+        try:
+            cur.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        except sqlite3.Error:
+            return  # a failed checkpoint loses nothing: the WAL keeps every commit; the next one tries again
+        self.wal_resets += 1
 
     def _take(self) -> tuple[list[Job], _Stop | None]:
         """Block for one item, then take whatever else is queued, up to a group's size or a stop."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from functools import partial
@@ -59,8 +60,9 @@ class SqliteDocumentStore:
             raise StorageError(f"synchronous must be one of {', '.join(_SYNCHRONOUS)}, not {synchronous!r}")
         self._path = Path(path)
         self._tables = _declare(indices, cache_size)
-        self._writer = Writer(self._path, mode)
-        self._checkpointer = Checkpointer(self._path)
+        wal_reset = threading.Event()
+        self._writer = Writer(self._path, mode, wal_reset)
+        self._checkpointer = Checkpointer(self._path, wal_reset)
         self._reads = ReadPool(self._path)
         self._started = False
         self._open = False
