@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -54,12 +55,16 @@ def _get(port: int, path: str, token: str) -> dict:
 def test_start_track_sigterm_restart(tmp_path: Path) -> None:
     proc, port = _start(tmp_path)
     first = _post(port, "/track", {"source": {"id": "demo"}, "events": [{"type": "page-view"}]})
+    with contextlib.suppress(urllib.error.HTTPError):
+        _post(port, "/track", {"source": {"id": "no-such-source"}, "events": [{"type": "page-view"}]})
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode()
     logs = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
     events = [entry["event"] for entry in logs]
     assert "admin_token_generated" in events and "stopped" in events
+    # at level info only the refused request has a request line: a line per accepted event would flood the log
+    assert [(e["path"], e["status"]) for e in logs if e["event"] == "request"] == [("/track", 401)]
     token = (tmp_path / "data" / "admin-token").read_text().strip()
     assert token and token not in err.decode()  # the token's location is logged, never the token
     proc, port = _start(tmp_path)
