@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from tracardi import log as logging_setup
+from tracardi._http import HttpToolsCoalescing
 from tracardi.api import STATE_KEY, create_app
 from tracardi.bridges import run_bridges
 from tracardi.jobs import run_jobs
@@ -67,7 +68,7 @@ def make_server(services: Services) -> _Server:
         build_app(services),
         host=opts.host,
         port=opts.port,
-        http="httptools",
+        http=HttpToolsCoalescing,
         log_config=None,
         access_log=False,
         lifespan="on",

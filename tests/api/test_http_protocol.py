@@ -1,0 +1,101 @@
+"""The server's HTTP protocol (uvicorn's httptools protocol sending each response in one write, tracardi._http)
+over a raw socket: pipelined requests, Connection: close, HEAD and large answers come back whole and in order."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from tests.conftest import Running
+
+
+async def _exchange(server: Running, raw: bytes, *, until_eof: bool = True, expect: int = 1) -> bytes:
+    host, port = server.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(raw)
+        await writer.drain()
+        if until_eof:
+            return await asyncio.wait_for(reader.read(), 10)
+        data = b""
+        while data.count(b"HTTP/1.1 ") < expect or not _complete(data, expect):
+            chunk = await asyncio.wait_for(reader.read(65536), 10)
+            assert chunk, f"the server closed after {data!r}"
+            data += chunk
+        return data
+    finally:
+        writer.close()
+
+
+def _complete(data: bytes, expect: int) -> bool:
+    """Whether ``expect`` responses with Content-Length bodies are all there."""
+    rest = data
+    for _ in range(expect):
+        head, sep, rest = rest.partition(b"\r\n\r\n")
+        if not sep:
+            return False
+        length = next(int(v) for k, v in _headers(head) if k == b"content-length")
+        if len(rest) < length:
+            return False
+        rest = rest[length:]
+    return True
+
+
+def _headers(head: bytes) -> list[tuple[bytes, bytes]]:
+    lines = head.split(b"\r\n")[1:]
+    return [(k.strip().lower(), v.strip()) for k, _, v in (line.partition(b":") for line in lines)]
+
+
+def _split(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(status line, body) of each response in ``data``."""
+    out = []
+    while data:
+        head, _, data = data.partition(b"\r\n\r\n")
+        length = next(int(v) for k, v in _headers(head) if k == b"content-length")
+        out.append((head.split(b"\r\n")[0], data[:length]))
+        data = data[length:]
+    return out
+
+
+def _track(body: bytes, *, close: bool = False) -> bytes:
+    connection = b"Connection: close\r\n" if close else b""
+    return (
+        b"POST /track HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        + connection
+        + b"Content-Length: %d\r\n\r\n" % len(body)
+        + body
+    )
+
+
+BODY = json.dumps({"source": {"id": "demo"}, "events": [{"type": "page-view"}]}).encode()
+
+
+async def test_pipelined_requests_are_answered_whole_and_in_order(server: Running) -> None:
+    raw = _track(BODY) + b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n" + _track(b"{not json")
+    answers = _split(await _exchange(server, raw, until_eof=False, expect=3))
+    assert [status for status, _ in answers] == [
+        b"HTTP/1.1 200 OK",
+        b"HTTP/1.1 200 OK",
+        b"HTTP/1.1 422 Unprocessable Entity",
+    ]
+    assert json.loads(answers[0][1])["profile"]["id"]
+    assert json.loads(answers[1][1]) == {"status": "ok"}
+    assert json.loads(answers[2][1])["errors"][0]["loc"] == ["body"]
+
+
+async def test_connection_close_sends_the_answer_before_closing(server: Running) -> None:
+    ((status, body),) = _split(await _exchange(server, _track(BODY, close=True)))
+    assert status == b"HTTP/1.1 200 OK" and json.loads(body)["session"]["id"]
+
+
+async def test_head_answers_headers_only(server: Running) -> None:
+    data = await _exchange(server, b"HEAD /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 ") and body == b""
+
+
+async def test_a_large_answer_arrives_whole(server: Running) -> None:
+    data = await _exchange(server, b"GET /openapi.json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    ((status, body),) = _split(data)
+    assert status == b"HTTP/1.1 200 OK" and len(body) > 10_000
+    assert json.loads(body)["openapi"].startswith("3.")
