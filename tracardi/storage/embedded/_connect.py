@@ -27,6 +27,9 @@ def connect_writer(path: Path, synchronous: str) -> sqlite3.Connection:
         conn.execute(f"PRAGMA cache_size = -{WRITER_PAGE_CACHE_KIB}")
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_CHECKPOINT_PAGES}")
         conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")
+        # Statement journals (each multi-row upsert with triggers has one) in memory: past 64 KiB SQLite spills
+        # them to a temp file, which cost 12 KB of file writes per tracked event.
+        conn.execute("PRAGMA temp_store = MEMORY")
     except BaseException:
         conn.close()
         raise
