@@ -204,6 +204,7 @@ class Odd(msgspec.Struct, kw_only=True):
     value: Any = None
     when: datetime | None = None
     ids: Any = None
+    opt: Inner | None = None  # a Struct-or-None step: read with an attribute chain, None on the way is NULL
 
 
 _ODD_FIELDS = (
@@ -219,12 +220,15 @@ _ODD_FIELDS = (
     "value",
     "value.k",
     "when",
+    "opt.someValue",
+    "opt.some_value",
 )
 ODD = Index("odd", Odd, fields=_ODD_FIELDS, multi=("ids", "data.k"))
 
 ODD_DOCS = [
     Odd(id="o1", inner=Inner(some_value=7), tagged=Tagged(x=2), sparse=Sparse(n=3), data={"k": "v", 1: "one"}),
     Odd(id="o2", sparse=Sparse(s="set"), data={"k": {"deeper": True}}, value=[1, "a", None], ids="lone"),
+    Odd(id="o9", opt=Inner(some_value=3)),
     Odd(id="o3", value=2**70, when=datetime(2024, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))),
     Odd(id="o4", value=float("nan"), ids=["a", ["nested"], {"o": 1}, None, 2.5, True]),
     Odd(id="o5", value=Color.RED, data={"k": [1, 2]}, ids=[]),
@@ -246,7 +250,8 @@ async def test_field_columns_hold_what_json_extract_reads(db: Path) -> None:
         assert all(r.ok for r in await store.bulk([Put(ODD, doc.id, doc) for doc in ODD_DOCS]))
         assert await store.count(ODD, Eq(field="value.k", value='{"someValue":1}')) == 1
         assert await store.count(ODD, Eq(field="inner.someValue", value=7)) == 1
-        assert await store.count(ODD, Eq(field="tagged.kind", value="tagged")) == 8
+        assert await store.count(ODD, Eq(field="opt.someValue", value=3)) == 1
+        assert await store.count(ODD, Eq(field="tagged.kind", value="tagged")) == 9
         assert await store.count(ODD, Exists(field="sparse.n")) == 1
     checks = rows(db, f"SELECT id, {scalars}, {lists} FROM doc_odd ORDER BY id")
     assert [(doc_id, *([1] * len(row))) for doc_id, *row in checks] == checks

@@ -8,7 +8,9 @@ and arrays are their JSON text. The one difference: a string holding U+0000 is k
 ``json_extract`` cuts it at the NUL. A list field (``Index.multi``) is kept as the JSON text of its value
 (NULL when missing or null), from which triggers keep the ``multi_values`` rows.
 
-The value is read from the document itself by walking the dot path through Structs (by their JSON field names,
+For a Struct class whose field types make a path's every step but the last a Struct (or a Struct or None), the
+value is read with one attribute chain compiled once per class. Otherwise the value is read from the document
+itself by walking the dot path through Structs (by their JSON field names,
 tag fields included) and dicts. A document the walk cannot read exactly as its JSON (a Struct that omits
 defaults or encodes as an array, a dict with non-string keys, an unknown container) is read from its encoded
 JSON instead, decoded into plain Python values.
@@ -21,7 +23,9 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from functools import partial
+from operator import attrgetter
+from typing import Any, get_args
 from uuid import UUID
 
 import msgspec
@@ -58,15 +62,71 @@ def extractor(fields: Sequence[str], multi: Sequence[str], encoder: msgspec.json
     """A function of (document, its encoded JSON) giving the values of ``fields`` then of ``multi``."""
     plan = [(tuple(f.split(".")), _sql_value) for f in fields] + [(tuple(f.split(".")), _json_text) for f in multi]
     encode = encoder.encode
+    compiled: dict[type, list[tuple[Callable[[Any], Any], Convert]] | None] = {}
 
     def extract(doc: Any, text: bytes) -> tuple[Any, ...]:
+        kind = type(doc)
+        getters = compiled.get(kind, _UNSEEN)
+        if getters is _UNSEEN:
+            getters = compiled[kind] = _compile(kind, plan)
         try:
+            if getters is not None:
+                return tuple([convert(get(doc), encode) for get, convert in getters])
             return tuple([convert(_walk(doc, path), encode) for path, convert in plan])
         except _Inexact:
             plain = msgspec.json.decode(text)
             return tuple([convert(_walk(plain, path), encode) for path, convert in plan])
 
     return extract
+
+
+Convert = Callable[[Any, Callable[[Any], bytes]], Any]
+_UNSEEN: Any = object()
+
+
+def _compile(
+    kind: type, plan: list[tuple[tuple[str, ...], Convert]]
+) -> list[tuple[Callable[[Any], Any], Convert]] | None:
+    """Getters for a Struct class, one per path: an attribute chain where the path's types make one exact (every
+    step but the last a field whose type is a Struct or a Struct or None), else the walk. None for other types."""
+    if not isinstance(kind, type) or not issubclass(kind, msgspec.Struct):
+        return None
+    return [(_chain(kind, path) or partial(_walk, path=path), convert) for path, convert in plan]
+
+
+def _chain(kind: type[msgspec.Struct], path: tuple[str, ...]) -> Callable[[Any], Any] | None:
+    attrs: list[str] = []
+    cls: Any = kind
+    for i, key in enumerate(path):
+        if cls is None:
+            return None
+        keys = _StructKeys(cls)
+        if keys.attrs is None or key == keys.tag_field or key not in keys.attrs:
+            return None
+        attrs.append(keys.attrs[key])
+        if i < len(path) - 1:
+            cls = _struct_of(next(f.type for f in msgspec.structs.fields(cls) if f.encode_name == key))
+    get = attrgetter(".".join(attrs))
+    if len(attrs) == 1:
+        return get
+
+    def chain(doc: Any) -> Any:
+        try:
+            return get(doc)
+        except AttributeError:  # a None on the way (the types allow nothing else): json_extract gives NULL
+            return None
+
+    return chain
+
+
+def _struct_of(annotation: Any) -> type[msgspec.Struct] | None:
+    """The Struct class of a field typed ``S`` or ``S | None``; None for any other type."""
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        return annotation
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if len(args) == 1 and type(None) in get_args(annotation):
+        return _struct_of(args[0])
+    return None
 
 
 def _walk(value: Any, path: tuple[str, ...]) -> Any:
