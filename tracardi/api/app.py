@@ -54,7 +54,7 @@ def create_app(lifespan: Lifespan, metrics: Metrics) -> ASGIApp:
         },
         lifespan=lifespan,
     )
-    return RequestContext(FastTrack(app), metrics)
+    return FastTrack(RequestContext(app, metrics))
 
 
 __all__ = ["Lifespan", "create_app"]

@@ -3,17 +3,19 @@
 /track is the one route on the hot path of every page view; the generic Starlette stack (Request objects, two
 exception layers, the CORS send wrapper, Response objects) cost about a third of its time. This handler does the
 same work (body limit, decode, tracker, Tracardi's response, one error shape, CORS echo) directly on ASGI messages.
-Everything else goes to the Starlette app. Request id, timing and metrics stay with RequestContext around both.
+Everything else goes to the Starlette app through RequestContext; /track uses RequestContext's steps directly
+(request id, timing, metrics) and writes their headers with its own, without a wrapper around ``send``.
 """
 
 from __future__ import annotations
 
 import msgspec
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from tracardi.api._body import receive_body
 from tracardi.api.errors import BodyTooLarge, map_exception, validation_error
+from tracardi.api.middleware import RequestContext
 from tracardi.api.routes._common import rejection_reason, request_info_from_scope, track_reply
 from tracardi.api.services import STATE_KEY, ApiServices
 from tracardi.domain.errors import DomainError
@@ -38,29 +40,37 @@ def _relative_path(scope: Scope) -> str:
 
 
 class FastTrack:
-    """ASGI app: POST /track handled here, any other request passed to ``app``."""
+    """ASGI app: POST /track handled here, any other request passed to ``context`` (which wraps the app)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, context: RequestContext) -> None:
+        self.app = context
+        self.context = context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or _relative_path(scope) != TRACK_PATH:
             await self.app(scope, receive, send)
             return
         scope["route"] = _ROUTE
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        status, body = await self._handle(scope, receive, headers)
-        out = [_JSON, (b"content-length", str(len(body)).encode())]
-        origin = headers.get("origin")
-        if origin:
-            out += [
-                (b"access-control-allow-origin", origin.encode("latin-1")),
-                (b"access-control-allow-credentials", b"true"),
-                (b"access-control-expose-headers", b"x-process-time, x-request-id"),
-                (b"vary", b"Origin"),
-            ]
-        await send({"type": "http.response.start", "status": status, "headers": out})
-        await send({"type": "http.response.body", "body": body})
+        context = self.context
+        start, request_id = context.begin(scope)
+        status = 500
+        try:
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            status, body = await self._handle(scope, receive, headers)
+            out = [_JSON, (b"content-length", b"%d" % len(body))]
+            origin = headers.get("origin")
+            if origin:
+                out += [
+                    (b"access-control-allow-origin", origin.encode("latin-1")),
+                    (b"access-control-allow-credentials", b"true"),
+                    (b"access-control-expose-headers", b"x-process-time, x-request-id"),
+                    (b"vary", b"Origin"),
+                ]
+            out += context.response_headers(start, request_id)
+            await send({"type": "http.response.start", "status": status, "headers": out})
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            context.end(scope, start, status)
 
     async def _handle(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> tuple[int, bytes]:
         svc: ApiServices = scope["state"][STATE_KEY]
