@@ -17,6 +17,7 @@ def test_ids_are_distinct_uuid4_strings_across_buffer_refills() -> None:
         assert parsed.version == 4
         assert parsed.variant == uuid.RFC_4122
         assert str(parsed) == value
+    assert {value[19] for value in ids} == set("89ab"), "the variant digit keeps its two random bits"
 
 
 def test_time_ordered_ids_sort_by_time_and_stay_unique() -> None:
@@ -30,6 +31,7 @@ def test_time_ordered_ids_sort_by_time_and_stay_unique() -> None:
     parsed = uuid.UUID(ids[0])
     assert parsed.version == 7
     assert parsed.variant == uuid.RFC_4122
+    assert int(ids[0].replace("-", "")[:12], 16) == int(start.timestamp() * 1000), "the first 48 bits are the ms"
 
 
 def test_the_attempts_of_one_request_reuse_their_event_ids() -> None:

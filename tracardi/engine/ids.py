@@ -11,11 +11,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 _BATCH = 256
-_VERSION_CLEAR = ~(0xF000 << 64) & ((1 << 128) - 1)
-_VERSION_4 = 0x4000 << 64
-_VERSION_7 = 0x7000 << 64
-_VARIANT_CLEAR = ~(0xC000 << 48) & ((1 << 128) - 1)
-_VARIANT_RFC = 0x8000 << 48
 
 
 class IdFactory:
@@ -25,32 +20,32 @@ class IdFactory:
         self._buffer = b""
         self._pos = 0
 
-    def _random128(self) -> int:
-        if self._pos >= len(self._buffer):
+    def _random_hex(self) -> str:
+        """32 random hex digits from the buffer."""
+        pos = self._pos
+        if pos >= len(self._buffer):
             self._buffer = os.urandom(16 * _BATCH)
-            self._pos = 0
-        n = int.from_bytes(self._buffer[self._pos : self._pos + 16], "big")
-        self._pos += 16
-        return n
+            pos = 0
+        self._pos = pos + 16
+        return self._buffer[pos : pos + 16].hex()
 
     def __call__(self) -> str:
-        n = (self._random128() & _VERSION_CLEAR & _VARIANT_CLEAR) | _VERSION_4 | _VARIANT_RFC
-        return _format(n)
+        h = self._random_hex()
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
     def time_ordered(self, now: datetime) -> str:
         """A UUIDv7-shaped id: 48 bits of milliseconds since the epoch, then random bits.
 
         Ids made later sort later, so a store's id index grows at its end instead of at a random page per insert.
         """
-        millis = int(now.timestamp() * 1000) & ((1 << 48) - 1)
-        n = (millis << 80) | (self._random128() & ((1 << 80) - 1))
-        n = (n & _VERSION_CLEAR & _VARIANT_CLEAR) | _VERSION_7 | _VARIANT_RFC
-        return _format(n)
+        t = f"{int(now.timestamp() * 1000) & _MILLIS:012x}"
+        h = self._random_hex()
+        return f"{t[:8]}-{t[8:]}-7{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
 
-def _format(n: int) -> str:
-    h = f"{n:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+# the variant digit: the top two bits of a random hex digit set to 10 (RFC 4122)
+_VARIANT = {d: "89ab"[int(d, 16) & 3] for d in "0123456789abcdef"}
+_MILLIS = (1 << 48) - 1
 
 
 class RepeatedIds:
