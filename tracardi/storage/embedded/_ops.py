@@ -37,12 +37,13 @@ Final = tuple[int, Row]  # the version a run leaves a document at, and its row
 class RunState:
     """The versions a run of writes sees: as stored when it began, as left by the items decided so far."""
 
-    __slots__ = ("current", "final", "stored")
+    __slots__ = ("columns", "current", "final", "stored")
 
-    def __init__(self, stored: dict[IndexTable, dict[str, int]]) -> None:
-        self.stored = stored
-        self.current = {table: dict(versions) for table, versions in stored.items()}
-        self.final: dict[IndexTable, dict[str, Final | None]] = {table: {} for table in stored}
+    def __init__(self, rows: dict[IndexTable, dict[str, list[Any]]]) -> None:
+        self.stored = {table: {doc_id: row[0] for doc_id, row in found.items()} for table, found in rows.items()}
+        self.columns = rows  # id -> [version, field column values...] as stored
+        self.current = {table: dict(versions) for table, versions in self.stored.items()}
+        self.final: dict[IndexTable, dict[str, Final | None]] = {table: {} for table in rows}
 
 
 Step = Callable[[RunState, IndexTable, str, Any, "int | None"], WriteResult]
@@ -98,8 +99,9 @@ def delete_where(
     return counts
 
 
-def _stored_versions(cur: sqlite3.Cursor, batches: list[list[Prepared]]) -> dict[IndexTable, dict[str, int]]:
-    """id -> version of every stored document the run names, with one statement for all indices."""
+def _stored_versions(cur: sqlite3.Cursor, batches: list[list[Prepared]]) -> dict[IndexTable, dict[str, list[Any]]]:
+    """id -> [version, field column values...] of every stored document the run names, with one statement for
+    all indices."""
     ids: defaultdict[IndexTable, list[str]] = defaultdict(list)
     for ops in batches:
         for step, table, doc_id, _, _ in ops:
@@ -110,32 +112,50 @@ def _stored_versions(cur: sqlite3.Cursor, batches: list[list[Prepared]]) -> dict
     tables = list(ids)
     sql = "SELECT " + ", ".join(f"({table.sql_versions})" for table in tables)
     found = cur.execute(sql, [msgspec.json.encode(ids[table]) for table in tables]).fetchone()
-    return {table: msgspec.json.decode(text, type=dict[str, int]) for table, text in zip(tables, found, strict=True)}
+    return {
+        table: msgspec.json.decode(text, type=dict[str, list[Any]]) for table, text in zip(tables, found, strict=True)
+    }
 
 
 def _write_net_effect(cur: sqlite3.Cursor, run: RunState, changes: list[Change]) -> None:
-    """One upsert per index for what the run wrote (per ``_MAX_ROWS`` rows), one delete for what it removed."""
+    """One upsert per index for what the run wrote (per ``_MAX_ROWS`` rows, and per set of field columns that
+    changed: SQLite rewrites the index entry of every column an upsert sets, so an unchanged one is left out),
+    one delete for what it removed."""
     for table, final in run.final.items():
         stored = run.stored[table]
-        params: list[Any] = []
+        columns_of = run.columns[table]
+        fields = len(table.field_columns)
+        groups: dict[tuple[int, ...] | None, list[Any]] = {}
         deletes = []
         for doc_id, entry in final.items():
             if entry is not None:
                 version, (text, columns) = entry
+                old = columns_of.get(doc_id)
+                changed = None if old is None else _changed(old, columns, fields)
+                params = groups.get(changed)
+                if params is None:
+                    params = groups[changed] = []
                 params += (doc_id, version, text, *columns)
             elif doc_id in stored:
                 deletes.append(doc_id)
         if deletes:
             cur.execute(table.sql_delete_many, (msgspec.json.encode(deletes),))
         chunk = max(1, min(_MAX_ROWS, _MAX_PARAMS // table.width)) * table.width
-        for start in range(0, len(params), chunk):
-            part = params[start : start + chunk]
-            cur.execute(table.sql_upsert(len(part) // table.width), part)
+        for changed, params in groups.items():
+            for start in range(0, len(params), chunk):
+                part = params[start : start + chunk]
+                cur.execute(table.sql_upsert(len(part) // table.width, changed), part)
         if table.cache is not None:
             changes.extend(
                 (table.cache, doc_id, None if entry is None else (entry[0], entry[1][0]))
                 for doc_id, entry in final.items()
             )
+
+
+def _changed(old: list[Any], columns: tuple[Any, ...], fields: int) -> tuple[int, ...]:
+    """The field columns whose new value is not exactly the stored one (``old[0]`` is the version). A value the
+    JSON trip may have changed (a float) at worst counts as changed, which costs a rewrite, never a stale column."""
+    return tuple(i for i in range(fields) if type(a := old[i + 1]) is not type(b := columns[i]) or a != b)
 
 
 def _fail(table: IndexTable, doc_id: object, reason: str) -> Prepared:

@@ -101,22 +101,32 @@ class IndexTable:
         # Lists of ids travel as one JSON array parameter; rows to write as one multi-row VALUES (``sql_upsert``),
         # so that a run costs a statement per index and SQLite does not parse the documents it stores.
         each = "SELECT value FROM json_each(CAST(? AS TEXT))"
-        self.sql_versions = f"SELECT json_group_object(id, version) FROM {t} WHERE id IN ({each})"
+        # id -> [version, field column values...]: the writer leaves a field column whose value stays out of the
+        # upsert's SET list, because SQLite rewrites the index entry of every column it sets, changed or not.
+        stored = "".join(f', "{column}"' for _, column in self.field_columns)
+        self.sql_versions = f"SELECT json_group_object(id, json_array(version{stored})) FROM {t} WHERE id IN ({each})"
         names = [column for _, column in (*self.field_columns, *self.multi_columns)]
         self.width = 3 + len(names)  # parameters per row: id, version, doc, columns
         quoted = "".join(f', "{n}"' for n in names)
         self._insert_head = f"INSERT INTO {t} (id, version, doc{quoted}) VALUES "
         self._row = "(?, ?, CAST(? AS TEXT)" + ", ?" * len(names) + ")"
-        self._upsert_tail = " ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc" + "".join(
-            f', "{n}" = excluded."{n}"' for n in names
+        self._set_fields = [f', "{column}" = excluded."{column}"' for _, column in self.field_columns]
+        self._set_rest = " ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc" + "".join(
+            f', "{column}" = excluded."{column}"' for _, column in self.multi_columns
         )
+        self.all_fields = tuple(range(len(self.field_columns)))
         self.sql_delete_many = f"DELETE FROM {t} WHERE id IN ({each})"
         self.sql_get = f"SELECT version, doc FROM {t} WHERE id = ?"
         self.sql_get_many = f"SELECT id, version, doc FROM {t} WHERE id IN ({each})"
 
-    def sql_upsert(self, rows: int) -> str:
-        """The upsert of ``rows`` rows of ``width`` parameters each (the document is bound as UTF-8 bytes)."""
-        return _upsert_sql(self._insert_head, self._row, rows, self._upsert_tail)
+    def sql_upsert(self, rows: int, changed: tuple[int, ...] | None = None) -> str:
+        """The upsert of ``rows`` rows of ``width`` parameters each (the document is bound as UTF-8 bytes); an
+        existing row gets the field columns numbered in ``changed`` (default: all) and every list column."""
+        fields = self.all_fields if changed is None else changed
+        tail = "".join(self._set_fields[i] for i in fields)
+        return _upsert_sql(
+            self._insert_head, self._row, rows, self._set_rest[:_SET_END] + tail + self._set_rest[_SET_END:]
+        )
 
     def index_name(self, field: str) -> str:
         """The name of the index of a declared field (a checksum keeps ``a-b`` and ``a_b`` apart)."""
@@ -131,6 +141,9 @@ class IndexTable:
 
     def __repr__(self) -> str:
         return f"IndexTable({self.name!r})"
+
+
+_SET_END = len(" ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc")
 
 
 @lru_cache(maxsize=1024)
