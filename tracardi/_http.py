@@ -1,4 +1,4 @@
-"""uvicorn's httptools protocol with one send per response instead of two.
+"""uvicorn's httptools protocol, with one send per response and POST /track served without the ASGI round.
 
 uvicorn writes a response's status line and headers with one ``transport.write`` and its body with another, and
 uvloop sends each at once: two ``send`` syscalls per response, each paying for the loopback or NIC path. A
@@ -7,6 +7,14 @@ a transport that keeps what is written during one pass of the event loop and sen
 that pass (``call_soon``), so a response written header-then-body leaves in one syscall. Nothing waits longer
 than the rest of the current loop pass; ``close`` sends what is kept first, ``abort`` drops it, as it would drop
 unsent data anyway.
+
+POST /track, the request every page view makes, is served by the protocol itself when it is plain (a
+Content-Length within the body limit, no ``Expect: 100-continue``, not pipelined behind an unfinished request):
+the body is gathered as it arrives and ``FastTrack.respond`` (the same code the ASGI app runs for it) is called
+with a minimal scope once it is whole; the answer is written in one piece. uvicorn's ASGI round (the full scope,
+an ``asyncio.Event``, a request-response cycle, receive and send messages, header checks) cost about 20 us of
+the 250 us a /track takes. Keep-alive, pipelining, graceful shutdown and disconnects go through uvicorn's own
+protocol code, which sees a ``_TrackCycle`` where it expects its cycle. Any other request takes uvicorn's path.
 """
 
 from __future__ import annotations
@@ -14,7 +22,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+import httptools
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from tracardi.api.fast_track import TRACK_PATH, FastTrack
+from tracardi.log import get_logger
+
+log = get_logger("api")
 
 
 class CoalescingTransport:
@@ -62,8 +76,113 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
+class _TrackCycle:
+    """A POST /track served by the protocol: what uvicorn's protocol code reads and sets on a cycle
+    (``body``, ``more_body``, ``message_event.set()``, ``response_complete``, ``keep_alive``, ``disconnected``)."""
+
+    __slots__ = ("body", "disconnected", "keep_alive", "more_body", "proto", "response_complete", "scope", "started")
+
+    def __init__(self, proto: HttpToolsCoalescing, scope: dict[str, Any], keep_alive: bool) -> None:
+        self.proto = proto
+        self.scope = scope
+        self.keep_alive = keep_alive
+        self.body = bytearray()
+        self.more_body = True
+        self.disconnected = False
+        self.response_complete = False
+        self.started = False
+
+    @property
+    def message_event(self) -> _TrackCycle:
+        return self  # uvicorn calls ``cycle.message_event.set()`` after each piece of body and on disconnect
+
+    def set(self) -> None:
+        proto = self.proto
+        if self.disconnected or self.started:
+            return
+        if self.more_body:
+            proto.flow.resume_reading()  # uvicorn pauses past 64 KiB; the body is bounded by its Content-Length
+            return
+        self.started = True
+        task = proto.loop.create_task(self._run())
+        task.add_done_callback(proto.tasks.discard)
+        proto.tasks.add(task)  # a graceful shutdown waits for it
+
+    async def _receive(self) -> dict[str, Any]:
+        return {"type": "http.request", "body": bytes(self.body), "more_body": False}
+
+    async def _run(self) -> None:
+        proto = self.proto
+        try:
+            status, headers, body = await proto.fast.respond(self.scope, self._receive)  # type: ignore[union-attr]
+        except Exception:  # FastTrack answers every error itself; this is the last resort
+            log.exception("track_fast_path_failed")
+            status, headers, body = 500, [(b"content-type", b"text/plain; charset=utf-8")], b"Internal Server Error"
+            headers.append((b"content-length", b"%d" % len(body)))
+            self.keep_alive = False
+        if self.disconnected:
+            return
+        out = [STATUS_LINE[status]]
+        for name, value in (*proto.server_state.default_headers, *headers):
+            out += (name, b": ", value, b"\r\n")
+        if not self.keep_alive:
+            out.append(b"connection: close\r\n")
+        out += (b"\r\n", body)
+        proto.transport.write(b"".join(out))
+        self.response_complete = True
+        if not self.keep_alive:
+            proto.transport.close()
+        proto.on_response_complete()
+
+
 class HttpToolsCoalescing(HttpToolsProtocol):
-    """uvicorn's httptools protocol over a CoalescingTransport."""
+    """uvicorn's httptools protocol over a CoalescingTransport, serving plain POST /track itself."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        app = self.app
+        self.fast = app if isinstance(app, FastTrack) and not self.root_path else None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+
+    def on_headers_complete(self) -> None:
+        scope = self._track_scope()
+        if scope is None:
+            super().on_headers_complete()
+            return
+        keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+        self.cycle = _TrackCycle(self, scope, keep_alive)  # type: ignore[assignment]
+
+    def _track_scope(self) -> dict[str, Any] | None:
+        """The scope of a plain POST /track this protocol serves itself, else None (uvicorn's path)."""
+        if (
+            self.fast is None
+            or self.expect_100_continue
+            or self.limit_concurrency is not None
+            or (self.cycle is not None and not self.cycle.response_complete)
+            or self.parser.get_method() != b"POST"
+            or self.parser.should_upgrade()
+        ):
+            return None
+        url = httptools.parse_url(self.url)
+        if url.path != TRACK_PATH.encode():
+            return None
+        length = next((value for name, value in self.headers if name == b"content-length"), None)
+        state = self.app_state
+        if length is None or not length.isdigit() or int(length) > self.fast.body_limit(state):
+            return None  # chunked, or too large: the ASGI path streams it and answers 413 before reading it all
+        return {
+            "type": "http",
+            "http_version": self.parser.get_http_version(),
+            "method": "POST",
+            "path": TRACK_PATH,
+            "raw_path": url.path,
+            "query_string": url.query or b"",
+            "root_path": "",
+            "headers": self.headers,
+            "client": self.client,
+            "server": self.server,
+            "scheme": self.scheme,
+            "state": state,
+        }

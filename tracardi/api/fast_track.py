@@ -9,6 +9,8 @@ Everything else goes to the Starlette app through RequestContext; /track uses Re
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -50,6 +52,13 @@ class FastTrack:
         if scope["type"] != "http" or scope["method"] != "POST" or _relative_path(scope) != TRACK_PATH:
             await self.app(scope, receive, send)
             return
+        status, headers, body = await self.respond(scope, receive)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def respond(self, scope: Scope, receive: Receive) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Serve a POST /track: its status, headers and body (also called by the server's HTTP protocol, which
+        writes them itself; see tracardi._http)."""
         scope["route"] = _ROUTE
         context = self.context
         start, request_id = context.begin(scope)
@@ -67,10 +76,14 @@ class FastTrack:
                     (b"vary", b"Origin"),
                 ]
             out += context.response_headers(start, request_id)
-            await send({"type": "http.response.start", "status": status, "headers": out})
-            await send({"type": "http.response.body", "body": body})
+            return status, out, body
         finally:
             context.end(scope, start, status)
+
+    def body_limit(self, state: dict[str, Any]) -> int:
+        """The configured largest /track body, from the app's lifespan state."""
+        svc: ApiServices = state[STATE_KEY]
+        return svc.options.max_body_bytes
 
     async def _handle(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> tuple[int, bytes]:
         svc: ApiServices = scope["state"][STATE_KEY]
