@@ -22,13 +22,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from tracardi.api.fast_track import TRACK_PATH, FastTrack
 from tracardi.log import get_logger
 
 log = get_logger("api")
+_TRACK = TRACK_PATH.encode()
 
 
 class CoalescingTransport:
@@ -59,6 +59,11 @@ class CoalescingTransport:
         if self._transport.is_closing():
             return
         self._transport.write(kept[0] if len(kept) == 1 else b"".join(kept))
+
+    def write_now(self, data: bytes) -> None:
+        """Send ``data`` (after anything kept) at once."""
+        self._kept.append(data)
+        self.flush()
 
     def get_write_buffer_size(self) -> int:
         return sum(map(len, self._kept)) + self._transport.get_write_buffer_size()
@@ -128,7 +133,7 @@ class _TrackCycle:
         if not self.keep_alive:
             out.append(b"connection: close\r\n")
         out += (b"\r\n", body)
-        proto.transport.write(b"".join(out))
+        proto.out.write_now(b"".join(out))  # one piece already: no need to wait for the loop pass
         self.response_complete = True
         if not self.keep_alive:
             proto.transport.close()
@@ -144,7 +149,8 @@ class HttpToolsCoalescing(HttpToolsProtocol):
         self.fast = app if isinstance(app, FastTrack) and not self.root_path else None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+        self.out = CoalescingTransport(transport, self.loop)
+        super().connection_made(self.out)  # type: ignore[arg-type]
 
     def on_headers_complete(self) -> None:
         scope = self._track_scope()
@@ -165,8 +171,8 @@ class HttpToolsCoalescing(HttpToolsProtocol):
             or self.parser.should_upgrade()
         ):
             return None
-        url = httptools.parse_url(self.url)
-        if url.path != TRACK_PATH.encode():
+        path, _, query = self.url.partition(b"?")
+        if path != _TRACK:
             return None
         length = next((value for name, value in self.headers if name == b"content-length"), None)
         state = self.app_state
@@ -177,8 +183,8 @@ class HttpToolsCoalescing(HttpToolsProtocol):
             "http_version": self.parser.get_http_version(),
             "method": "POST",
             "path": TRACK_PATH,
-            "raw_path": url.path,
-            "query_string": url.query or b"",
+            "raw_path": path,
+            "query_string": query,
             "root_path": "",
             "headers": self.headers,
             "client": self.client,

@@ -99,3 +99,65 @@ async def test_a_large_answer_arrives_whole(server: Running) -> None:
     ((status, body),) = _split(data)
     assert status == b"HTTP/1.1 200 OK" and len(body) > 10_000
     assert json.loads(body)["openapi"].startswith("3.")
+
+
+async def test_pipelined_tracks_are_each_answered(server: Running) -> None:
+    """A /track sent behind an unfinished /track (served by the protocol itself) waits its turn."""
+    answers = _split(await _exchange(server, _track(BODY) * 3, until_eof=False, expect=3))
+    assert [status for status, _ in answers] == [b"HTTP/1.1 200 OK"] * 3
+    assert len({json.loads(body)["profile"]["id"] for _, body in answers}) == 3
+
+
+async def test_chunked_track_is_served(server: Running) -> None:
+    """A body without Content-Length (chunked) takes the ASGI path and is tracked the same."""
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(BODY), BODY)
+    raw = b"POST /track HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunked
+    ((status, body),) = _split_any(await _exchange(server, raw))
+    assert status == b"HTTP/1.1 200 OK" and json.loads(body)["profile"]["id"]
+
+
+async def test_http_1_0_track_is_answered_and_closed(server: Running) -> None:
+    raw = b"POST /track HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(BODY) + BODY
+    data = await _exchange(server, raw)  # until the server closes
+    ((status, body),) = _split(data)
+    assert status.endswith(b"200 OK") and json.loads(body)["session"]["id"]
+
+
+async def test_a_declared_oversized_body_gets_413_before_it_is_sent(server: Running) -> None:
+    limit = server.services.settings.api.max_body_bytes
+    host, port = server.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(b"POST /track HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n{" % (limit + 1))
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        assert head.startswith(b"HTTP/1.1 413 ")
+    finally:
+        writer.close()
+
+
+async def test_a_client_gone_mid_body_leaves_the_server_serving(server: Running) -> None:
+    host, port = server.url.removeprefix("http://").split(":")
+    _, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"POST /track HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(BODY) + BODY[:10])
+    await writer.drain()
+    writer.close()
+    await asyncio.sleep(0.05)
+    r = await server.track({"source": {"id": "demo"}, "events": [{"type": "page-view"}]})
+    assert r.status_code == 200
+
+
+def _split_any(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(status line, body) of one response with a Content-Length or a chunked body."""
+    head, _, rest = data.partition(b"\r\n\r\n")
+    headers = dict(_headers(head))
+    if b"content-length" in headers:
+        return [(head.split(b"\r\n")[0], rest[: int(headers[b"content-length"])])]
+    body = b""
+    while rest:
+        size, _, rest = rest.partition(b"\r\n")
+        n = int(size, 16)
+        if n == 0:
+            break
+        body, rest = body + rest[:n], rest[n + 2 :]
+    return [(head.split(b"\r\n")[0], body)]
