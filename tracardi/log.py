@@ -16,8 +16,18 @@ def _msgspec_dumps(obj: Any, default: Any = None) -> bytes:
     return msgspec.json.encode(obj, enc_hook=str)
 
 
+_level = logging.INFO
+
+
+def enabled(level: int) -> bool:
+    """Whether lines at ``level`` (a ``logging`` level) are written: lets a hot path skip building a line."""
+    return level >= _level
+
+
 def configure(fmt: str = "console", level: str = "info") -> None:
     """Configure structlog once for the process (called by the runtime, never at import)."""
+    global _level
+    _level = _LEVELS.get(level, logging.INFO)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -35,7 +45,7 @@ def configure(fmt: str = "console", level: str = "info") -> None:
         factory = structlog.PrintLoggerFactory(sys.stderr)
     structlog.configure(
         processors=processors,
-        wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.INFO)),
+        wrapper_class=structlog.make_filtering_bound_logger(_level),
         logger_factory=factory,
         cache_logger_on_first_use=True,
     )

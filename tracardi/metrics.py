@@ -42,7 +42,11 @@ class Metrics:
             "tracardi_queue_oldest_age_seconds", "Age of the oldest waiting job", ["queue"], registry=self.registry
         )
         self.queue_dead = Gauge("tracardi_queue_dead", "Dead letters", ["queue"], registry=self.registry)
-        self.inflight = Gauge("tracardi_requests_inflight", "HTTP requests in progress", registry=self.registry)
+        self.inflight = 0
+        """HTTP requests in progress: a plain count on the request path, read when /metrics is scraped."""
+        Gauge("tracardi_requests_inflight", "HTTP requests in progress", registry=self.registry).set_function(
+            lambda: self.inflight
+        )
         self._bridge_metrics()
 
     def _bridge_metrics(self) -> None:

@@ -27,6 +27,7 @@ async def test_metrics_count_accepted_and_rejected_events_and_latency(server: Ru
     assert 'tracardi_events_rejected_total{reason="invalid_body"} 1.0' in text
     assert 'tracardi_request_seconds_bucket{le="0.05",route="/track",status="2xx"}' in text
     assert 'tracardi_request_seconds_count{route="/track",status="4xx"} 2.0' in text
+    assert "tracardi_requests_inflight 1.0" in text  # the scrape itself; every /track before it has finished
 
 
 async def test_every_response_has_process_time_and_request_id(server: Running) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tracardi.engine.ids import IdFactory
-from tracardi.log import bind, clear, get_logger
+from tracardi.log import bind, clear, enabled, get_logger
 from tracardi.metrics import Metrics
 
 log = get_logger("api")
@@ -48,7 +49,7 @@ class RequestContext:
         request_id = _header(scope, b"x-request-id") or self._new_id()
         clear()
         bind(request_id=request_id)
-        self.metrics.inflight.inc()
+        self.metrics.inflight += 1
         return start, request_id
 
     @staticmethod
@@ -58,13 +59,15 @@ class RequestContext:
 
     def end(self, scope: Scope, start: float, status: int) -> None:
         """Record the finished request: latency histogram, in-flight gauge, and its log line."""
-        self.metrics.inflight.dec()
+        self.metrics.inflight -= 1
         elapsed = time.perf_counter() - start
         self._histogram(scope, status).observe(elapsed)
         # One line per request only where it tells something at the default level: a console line costs
         # about 20 us, 7 % of a /track. Every request is logged at level "debug".
-        emit = log.debug if status < 400 else log.info
-        emit("request", method=scope["method"], path=scope["path"], status=status, ms=round(elapsed * 1000, 2))
+        if status >= 400:
+            log.info("request", method=scope["method"], path=scope["path"], status=status, ms=round(elapsed * 1000, 2))
+        elif enabled(logging.DEBUG):
+            log.debug("request", method=scope["method"], path=scope["path"], status=status, ms=round(elapsed * 1000, 2))
 
     def _histogram(self, scope: Scope, status: int) -> Any:
         template = getattr(scope.get("route"), "path", "unmatched")
