@@ -147,14 +147,65 @@ class HttpToolsCoalescing(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         app = self.app
         self.fast = app if isinstance(app, FastTrack) and not self.root_path else None
+        self.idle_since: float | None = None
+        self.idle_timer: asyncio.TimerHandle | None = None
+
+    # -- keep-alive: one timer per idle stretch, not one per response --------------------------------------------
+
+    def on_response_complete(self) -> None:
+        """uvicorn's, but the keep-alive timeout is checked by a timer that lives across responses: arming and
+        cancelling one per response cost more than the rest of this method."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self.idle_since = self.loop.time()
+        if self.idle_timer is None:
+            self.idle_timer = self.loop.call_later(self.timeout_keep_alive, self._idle_check)
+
+    def _unset_keepalive_if_required(self) -> None:
+        self.idle_since = None  # data arrived (or the connection is going): not idle
+
+    def _idle_check(self) -> None:
+        self.idle_timer = None
+        since = self.idle_since
+        if since is None or self.transport.is_closing():
+            return  # busy: the response that ends this request arms the next check
+        left = since + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self.idle_timer = self.loop.call_later(left, self._idle_check)
+        else:
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.idle_timer is not None:
+            self.idle_timer.cancel()
+            self.idle_timer = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self.out = CoalescingTransport(transport, self.loop)
         super().connection_made(self.out)  # type: ignore[arg-type]
 
+    # -- the request's scope, built by uvicorn only for the requests it serves ----------------------------------
+
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
+        self.scope = None  # type: ignore[assignment]
+
     def on_headers_complete(self) -> None:
         scope = self._track_scope()
         if scope is None:
+            url, headers, expect = self.url, self.headers, self.expect_100_continue
+            super().on_message_begin()  # uvicorn's scope (it resets what it collects: put that back)
+            self.url, self.expect_100_continue = url, expect
+            self.headers.extend(headers)
             super().on_headers_complete()
             return
         keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()

@@ -161,3 +161,36 @@ def _split_any(data: bytes) -> list[tuple[bytes, bytes]]:
             break
         body, rest = body + rest[:n], rest[n + 2 :]
     return [(head.split(b"\r\n")[0], body)]
+
+
+async def test_keep_alive_closes_idle_connections_and_keeps_busy_ones(server: Running) -> None:
+    """uvicorn's keep-alive timeout (5 s) with the protocol's one timer per idle stretch: an idle connection is
+    closed about 5 s after its last answer; one that sends a request every 3.5 s is answered each time."""
+    host, port = server.url.removeprefix("http://").split(":")
+    loop = asyncio.get_running_loop()
+
+    async def request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(_track(BODY))
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        length = next(int(v) for k, v in _headers(head) if k == b"content-length")
+        await reader.readexactly(length)
+
+    async def idle() -> float:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        await request(reader, writer)
+        answered = loop.time()
+        assert await asyncio.wait_for(reader.read(1), 15) == b"", "the server closes an idle connection"
+        writer.close()
+        return loop.time() - answered
+
+    async def busy() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        for _ in range(3):
+            await request(reader, writer)
+            await asyncio.sleep(3.5)
+        await request(reader, writer)  # 10.5 s after the first answer: still open
+        writer.close()
+
+    closed_after, _ = await asyncio.gather(idle(), busy())
+    assert 4.5 <= closed_after <= 8
