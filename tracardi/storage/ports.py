@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
+import msgspec
+
 from tracardi.domain.query import Condition, Sort
 from tracardi.storage.aggregations import Interval, TermBucket, TimeBucket
 from tracardi.storage.errors import StorageError
@@ -47,16 +49,14 @@ class Index(Generic[T]):
         return f"Index({self.name!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class Versioned(Generic[T]):
+class Versioned(msgspec.Struct, Generic[T], frozen=True):
     """A stored document and the version it was read at (pass it back as ``if_version`` to write safely)."""
 
     doc: T
     version: int
 
 
-@dataclass(frozen=True, slots=True)
-class Put(Generic[T]):
+class Put(msgspec.Struct, Generic[T], frozen=True):
     """Write a whole document under ``doc_id``.
 
     ``if_version`` set: only if the stored version is that one. ``create``: only if no document has the id.
@@ -70,8 +70,7 @@ class Put(Generic[T]):
     create: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Delete(Generic[T]):
+class Delete(msgspec.Struct, Generic[T], frozen=True):
     """Delete a document; a missing one is reported as NotFound for that item."""
 
     index: Index[T]
@@ -81,8 +80,7 @@ class Delete(Generic[T]):
 WriteOp = Put[Any] | Delete[Any]
 
 
-@dataclass(frozen=True, slots=True)
-class WriteResult:
+class WriteResult(msgspec.Struct, frozen=True):
     """The outcome of one item of a bulk write: its new version, or the error that stopped it."""
 
     doc_id: str
