@@ -48,6 +48,7 @@ class Plan:
     warmup: float
     connections: int
     pairs: int
+    rounds: int  # alternating ceiling/server runs of the headline scenario; the median of each is reported
     port_base: int
     target_cpu: int | None
     client_cpu: int | None
@@ -75,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port-base", type=int, default=18686, help="server on this port, ceiling on the next")
     p.add_argument("--pairs", type=int, default=256, help="returning profile+session pairs per target (default 256)")
     p.add_argument("--no-half-rate", action="store_true", help="skip the latency run at half the page-view rate")
+    p.add_argument(
+        "--rounds", type=int, default=3,
+        help="runs of each target for page-view, alternating ceiling and server; each one's median is reported"
+        " (default 3: this VM's speed drifts by several %% from one run to the next)",
+    )  # fmt: skip
     p.add_argument("--out", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     p.add_argument(
         "--backend", choices=(*backends.BACKENDS, "both"), default="embedded",
@@ -104,6 +110,8 @@ def _plan(argv: Sequence[str] | None, wrk: str) -> Plan:
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown or not names:
         p.error(f"unknown scenario {unknown[0] if unknown else '(none)'}; choose from {', '.join(SCENARIOS)}")
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
     if args.pairs <= args.connections:
         p.error("--pairs must exceed --connections, so two in-flight requests rarely share a profile")
     chosen = backends.BACKENDS if args.backend == "both" else (args.backend,)
@@ -113,7 +121,8 @@ def _plan(argv: Sequence[str] | None, wrk: str) -> Plan:
     target_cpu, client_cpu = _cores()
     return Plan(
         wrk=wrk, targets=targets, scenarios=tuple(SCENARIOS[n] for n in names), duration=args.duration,
-        warmup=args.warmup, connections=args.connections, pairs=args.pairs, port_base=args.port_base,
+        warmup=args.warmup, connections=args.connections, pairs=args.pairs, rounds=args.rounds,
+        port_base=args.port_base,
         target_cpu=target_cpu, client_cpu=client_cpu, half_rate=not args.no_half_rate, out=args.out,
         admin_token=secrets.token_urlsafe(16), opensearch_url=args.opensearch_url, redis_url=args.redis_url,
     )  # fmt: skip
@@ -232,19 +241,36 @@ def _half_rate(plan: Plan, target: Target, bodies: Path, full_rps: float) -> rep
     return report.HalfRate(target=target.name, offered_rps=offered, delay_ms=delay, measured=measured)
 
 
-def _bench(plan: Plan, targets: dict[str, Target], tmp: Path) -> tuple[list[report.Row], list[report.HalfRate]]:
+def _bench(
+    plan: Plan, targets: dict[str, Target], tmp: Path
+) -> tuple[list[report.Row], list[report.HalfRate], list[report.Row]]:
+    """The reported rows (per scenario and target, the median of its runs), the half-rate runs, and every run."""
     pairs = {name: _warm(target, plan.pairs) for name, target in targets.items()}
     rows: list[report.Row] = []
+    runs: list[report.Row] = []
     halves: list[report.HalfRate] = []
     for scenario in plan.scenarios:
+        bodies = {name: _bodies_file(tmp, name, scenario, pairs[name]) for name in targets}
+        rounds = plan.rounds if scenario.name == report.HEADLINE else 1
+        measured: dict[str, list[report.Row]] = {name: [] for name in targets}
+        for _ in range(rounds):  # alternating, so a drift of the machine's speed reaches every target alike
+            for name, target in targets.items():
+                measured[name].append(_measure(plan, target, scenario, bodies[name]))
+        if rounds > 1:
+            print(f"bench: {scenario.name}: {rounds} runs of each target, alternating; the median run is reported")
         for name, target in targets.items():
-            bodies = _bodies_file(tmp, name, scenario, pairs[name])
-            rows.append(_measure(plan, target, scenario, bodies))
+            runs += measured[name]
+            rows.append(_median(measured[name]))
             if scenario.name == "flow" and name in plan.servers:
                 flows.verify(target.port, plan.admin_token, pairs[name][0].profile)
             if plan.half_rate and scenario.name == report.HEADLINE and rows[-1].measured.rps > 0:
-                halves.append(_half_rate(plan, target, bodies, rows[-1].measured.rps))
-    return rows, halves
+                halves.append(_half_rate(plan, target, bodies[name], rows[-1].measured.rps))
+    return rows, halves, runs
+
+
+def _median(runs: list[report.Row]) -> report.Row:
+    """The run with the median req/s (the lower middle one of an even count)."""
+    return sorted(runs, key=lambda row: row.measured.rps)[(len(runs) - 1) // 2]
 
 
 def _meta(plan: Plan) -> dict[str, Any]:
@@ -254,7 +280,7 @@ def _meta(plan: Plan) -> dict[str, Any]:
         "wrk": loadgen.wrk_version(plan.wrk),
         "settings": {
             "duration_s": plan.duration, "warmup_s": plan.warmup, "connections": plan.connections,
-            "pairs": plan.pairs, "target_cpu": plan.target_cpu, "wrk_cpu": plan.client_cpu,
+            "pairs": plan.pairs, "rounds": plan.rounds, "target_cpu": plan.target_cpu, "wrk_cpu": plan.client_cpu,
             "servers": list(plan.servers),
             "opensearch": backends.without_credentials(plan.opensearch_url) if plan.opensearch_url
             else "osmem-server" if "opensearch" in plan.servers else None,
@@ -265,7 +291,10 @@ def _meta(plan: Plan) -> dict[str, Any]:
 def _intro(plan: Plan) -> None:
     pin = f"targets on core {plan.target_cpu}, wrk on core {plan.client_cpu}" if plan.target_cpu is not None else ""
     print(f"bench: {', '.join(plan.targets)} x {', '.join(s.name for s in plan.scenarios)}; {pin}")
-    print(f"bench: wrk -t1 -c{plan.connections} -d{plan.duration:g}s (+{plan.warmup:g}s warm-up), {plan.pairs} pairs")
+    print(
+        f"bench: wrk -t1 -c{plan.connections} -d{plan.duration:g}s (+{plan.warmup:g}s warm-up), {plan.pairs} pairs,"
+        f" {plan.rounds} alternating runs per target of {report.HEADLINE}"
+    )
 
 
 def _on_sigterm(signum: int, _: FrameType | None) -> None:
@@ -284,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="tracardi-bench-") as tmp, contextlib.ExitStack() as stack:
         try:
             targets = _start_targets(plan, Path(tmp), stack)
-            rows, halves = _bench(plan, targets, Path(tmp))
+            rows, halves, runs = _bench(plan, targets, Path(tmp))
         except (StartError, LoadError, WarmupError) as exc:
             print(f"bench: {exc}", file=sys.stderr)
             return 1
@@ -292,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report.print_table(rows, halves, found)
     report.write_json(plan.out, _meta(plan), rows, halves, found)
     print(f"\nresults: {plan.out}")
-    broken = [r for r in rows if r.measured.failures] + [h for h in halves if h.measured.failures]
+    broken = [r for r in runs if r.measured.failures] + [h for h in halves if h.measured.failures]
     return 1 if broken else 0
 
 
