@@ -111,9 +111,7 @@ class IndexTable:
         self._insert_head = f"INSERT INTO {t} (id, version, doc{quoted}) VALUES "
         self._row = "(?, ?, CAST(? AS TEXT)" + ", ?" * len(names) + ")"
         self._set_fields = [f', "{column}" = excluded."{column}"' for _, column in self.field_columns]
-        self._set_rest = " ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc" + "".join(
-            f', "{column}" = excluded."{column}"' for _, column in self.multi_columns
-        )
+        self._set_multi = "".join(f', "{column}" = excluded."{column}"' for _, column in self.multi_columns)
         self.all_fields = tuple(range(len(self.field_columns)))
         self.sql_delete_many = f"DELETE FROM {t} WHERE id IN ({each})"
         self.sql_get = f"SELECT version, doc FROM {t} WHERE id = ?"
@@ -123,10 +121,8 @@ class IndexTable:
         """The upsert of ``rows`` rows of ``width`` parameters each (the document is bound as UTF-8 bytes); an
         existing row gets the field columns numbered in ``changed`` (default: all) and every list column."""
         fields = self.all_fields if changed is None else changed
-        tail = "".join(self._set_fields[i] for i in fields)
-        return _upsert_sql(
-            self._insert_head, self._row, rows, self._set_rest[:_SET_END] + tail + self._set_rest[_SET_END:]
-        )
+        tail = _SET_HEAD + "".join(self._set_fields[i] for i in fields) + self._set_multi
+        return _upsert_sql(self._insert_head, self._row, rows, tail)
 
     def index_name(self, field: str) -> str:
         """The name of the index of a declared field (a checksum keeps ``a-b`` and ``a_b`` apart)."""
@@ -143,7 +139,7 @@ class IndexTable:
         return f"IndexTable({self.name!r})"
 
 
-_SET_END = len(" ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc")
+_SET_HEAD = " ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc"
 
 
 @lru_cache(maxsize=1024)
