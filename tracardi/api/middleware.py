@@ -64,10 +64,9 @@ class RequestContext:
         self._histogram(scope, status).observe(elapsed)
         # One line per request only where it tells something at the default level: a console line costs
         # about 20 us, 7 % of a /track. Every request is logged at level "debug".
-        if status >= 400:
-            log.info("request", method=scope["method"], path=scope["path"], status=status, ms=round(elapsed * 1000, 2))
-        elif enabled(logging.DEBUG):
-            log.debug("request", method=scope["method"], path=scope["path"], status=status, ms=round(elapsed * 1000, 2))
+        if status >= 400 or enabled(logging.DEBUG):
+            emit = log.info if status >= 400 else log.debug
+            emit("request", method=scope["method"], path=scope["path"], status=status, ms=round(elapsed * 1000, 2))
 
     def _histogram(self, scope: Scope, status: int) -> Any:
         template = getattr(scope.get("route"), "path", "unmatched")
