@@ -18,7 +18,7 @@ async def _exchange(server: Running, raw: bytes, *, until_eof: bool = True, expe
         if until_eof:
             return await asyncio.wait_for(reader.read(), 10)
         data = b""
-        while data.count(b"HTTP/1.1 ") < expect or not _complete(data, expect):
+        while len(_split(data)) < expect:
             chunk = await asyncio.wait_for(reader.read(65536), 10)
             assert chunk, f"the server closed after {data!r}"
             data += chunk
@@ -27,34 +27,36 @@ async def _exchange(server: Running, raw: bytes, *, until_eof: bool = True, expe
         writer.close()
 
 
-def _complete(data: bytes, expect: int) -> bool:
-    """Whether ``expect`` responses with Content-Length bodies are all there."""
-    rest = data
-    for _ in range(expect):
-        head, sep, rest = rest.partition(b"\r\n\r\n")
-        if not sep:
-            return False
-        length = next(int(v) for k, v in _headers(head) if k == b"content-length")
-        if len(rest) < length:
-            return False
-        rest = rest[length:]
-    return True
-
-
 def _headers(head: bytes) -> list[tuple[bytes, bytes]]:
     lines = head.split(b"\r\n")[1:]
     return [(k.strip().lower(), v.strip()) for k, _, v in (line.partition(b":") for line in lines)]
 
 
 def _split(data: bytes) -> list[tuple[bytes, bytes]]:
-    """(status line, body) of each response in ``data``."""
+    """(status line, body) of each whole response at the start of ``data`` (Content-Length or chunked bodies)."""
     out = []
-    while data:
-        head, _, data = data.partition(b"\r\n\r\n")
-        length = next(int(v) for k, v in _headers(head) if k == b"content-length")
-        out.append((head.split(b"\r\n")[0], data[:length]))
-        data = data[length:]
-    return out
+    while True:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if not sep:
+            return out
+        headers = dict(_headers(head))
+        if b"content-length" in headers:
+            length = int(headers[b"content-length"])
+            if len(rest) < length:
+                return out
+            body, data = rest[:length], rest[length:]
+        else:  # chunked
+            body = b""
+            while True:
+                size, sep, rest = rest.partition(b"\r\n")
+                if not sep or len(rest) < int(size, 16) + 2:
+                    return out
+                n = int(size, 16)
+                body, rest = body + rest[:n], rest[n + 2 :]
+                if n == 0:
+                    break
+            data = rest
+        out.append((head.split(b"\r\n")[0], body))
 
 
 def _track(body: bytes, *, close: bool = False) -> bytes:
@@ -112,7 +114,7 @@ async def test_chunked_track_is_served(server: Running) -> None:
     """A body without Content-Length (chunked) takes the ASGI path and is tracked the same."""
     chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(BODY), BODY)
     raw = b"POST /track HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunked
-    ((status, body),) = _split_any(await _exchange(server, raw))
+    ((status, body),) = _split(await _exchange(server, raw))
     assert status == b"HTTP/1.1 200 OK" and json.loads(body)["profile"]["id"]
 
 
@@ -145,22 +147,6 @@ async def test_a_client_gone_mid_body_leaves_the_server_serving(server: Running)
     await asyncio.sleep(0.05)
     r = await server.track({"source": {"id": "demo"}, "events": [{"type": "page-view"}]})
     assert r.status_code == 200
-
-
-def _split_any(data: bytes) -> list[tuple[bytes, bytes]]:
-    """(status line, body) of one response with a Content-Length or a chunked body."""
-    head, _, rest = data.partition(b"\r\n\r\n")
-    headers = dict(_headers(head))
-    if b"content-length" in headers:
-        return [(head.split(b"\r\n")[0], rest[: int(headers[b"content-length"])])]
-    body = b""
-    while rest:
-        size, _, rest = rest.partition(b"\r\n")
-        n = int(size, 16)
-        if n == 0:
-            break
-        body, rest = body + rest[:n], rest[n + 2 :]
-    return [(head.split(b"\r\n")[0], body)]
 
 
 async def test_keep_alive_closes_idle_connections_and_keeps_busy_ones(server: Running) -> None:
