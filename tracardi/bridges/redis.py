@@ -24,29 +24,10 @@ from tracardi.bridges._base import Delivery, body_id, envelope
 from tracardi.bridges._configs import RedisListConfig, RedisStreamConfig
 
 
-def _client(url: str, source_id: str) -> aioredis.Redis:
-    # the client name shows the bridge in CLIENT LIST
-    return aioredis.Redis.from_url(
-        url, socket_connect_timeout=5.0, health_check_interval=30, client_name=f"tracardi-bridge:{source_id}"
-    )
+class _Connection:
+    """The one Redis client of a bridge: opened by ``connect``, gone after ``close``."""
 
-
-async def _close(client: aioredis.Redis | None) -> None:
-    if client is not None:
-        with contextlib.suppress(RedisError, OSError):
-            await client.aclose()
-
-
-class RedisListBroker:
-    """A Redis list consumed with BLMOVE into a processing list."""
-
-    def __init__(self, config: RedisListConfig, *, source_id: str, host: str) -> None:
-        self._c = config
-        self._source_id = source_id
-        self._processing = f"{config.key}:processing:{config.consumer or host}"
-        self._dead = config.dead_letter_key or f"{config.key}:dead"
-        self._redis: aioredis.Redis | None = None
-        self._recovered: list[bytes] = []
+    _redis: aioredis.Redis | None = None
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -54,8 +35,31 @@ class RedisListBroker:
             raise ConnectionError("not connected")
         return self._redis
 
+    def _open(self, url: str, source_id: str) -> None:
+        # the client name shows the bridge in CLIENT LIST
+        self._redis = aioredis.Redis.from_url(
+            url, socket_connect_timeout=5.0, health_check_interval=30, client_name=f"tracardi-bridge:{source_id}"
+        )
+
+    async def close(self) -> None:
+        client, self._redis = self._redis, None
+        if client is not None:
+            with contextlib.suppress(RedisError, OSError):
+                await client.aclose()
+
+
+class RedisListBroker(_Connection):
+    """A Redis list consumed with BLMOVE into a processing list."""
+
+    def __init__(self, config: RedisListConfig, *, source_id: str, host: str) -> None:
+        self._c = config
+        self._source_id = source_id
+        self._processing = f"{config.key}:processing:{config.consumer or host}"
+        self._dead = config.dead_letter_key or f"{config.key}:dead"
+        self._recovered: list[bytes] = []
+
     async def connect(self) -> None:
-        self._redis = _client(self._c.url, self._source_id)
+        self._open(self._c.url, self._source_id)
         # what a previous run took but did not finish, oldest first (BLMOVE pushes on the left)
         taken: list[Any] = await self.redis.lrange(self._processing, 0, -1)
         self._recovered = taken[::-1]
@@ -91,12 +95,8 @@ class RedisListBroker:
     async def lag(self) -> int | None:
         return int(await self.redis.llen(self._c.key))
 
-    async def close(self) -> None:
-        await _close(self._redis)
-        self._redis = None
 
-
-class RedisStreamBroker:
+class RedisStreamBroker(_Connection):
     """A Redis stream consumed in a consumer group."""
 
     def __init__(self, config: RedisStreamConfig, *, source_id: str, host: str) -> None:
@@ -105,19 +105,12 @@ class RedisStreamBroker:
         self._consumer = config.consumer or host
         self._dead = config.dead_letter_stream or f"{config.stream}:dead"
         self._field = config.field.encode()
-        self._redis: aioredis.Redis | None = None
         self._own_pending: str | None = "0"  # cursor through this consumer's pending entries; None: done
         self._claim_cursor = "0-0"
         self._next_claim = 0.0
 
-    @property
-    def redis(self) -> aioredis.Redis:
-        if self._redis is None:
-            raise ConnectionError("not connected")
-        return self._redis
-
     async def connect(self) -> None:
-        self._redis = _client(self._c.url, self._source_id)
+        self._open(self._c.url, self._source_id)
         try:
             await self.redis.xgroup_create(self._c.stream, self._c.group, id=self._c.start, mkstream=True)
         except ResponseError as exc:
@@ -187,7 +180,3 @@ class RedisStreamBroker:
                 lag = group.get("lag")
                 return int(lag) if lag is not None else None
         return None
-
-    async def close(self) -> None:
-        await _close(self._redis)
-        self._redis = None
