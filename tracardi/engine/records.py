@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from tracardi.domain import tql
 from tracardi.domain.errors import NotFoundError
@@ -12,11 +12,9 @@ from tracardi.domain.event import Event
 from tracardi.domain.profile import Profile
 from tracardi.domain.query import And, Condition, Eq, In, Range, Sort
 from tracardi.domain.session import Session
+from tracardi.engine._stored import delete_or_missing, get_or_missing
 from tracardi.engine.profiles import find_profile
 from tracardi.storage import EVENTS, PROFILES, SESSIONS, DocumentStore, Index, Interval, Page, TermBucket, TimeBucket
-
-T = TypeVar("T")
-
 
 EVENT_TIME = "metadata.time.insert"
 
@@ -55,22 +53,14 @@ class RecordService:
         return found.doc
 
     async def session(self, session_id: str) -> Session:
-        return await self._one(SESSIONS, session_id, "Session")
+        return await get_or_missing(self._store, SESSIONS, session_id, f"Session `{session_id}`")
 
     async def event(self, event_id: str) -> Event:
-        return await self._one(EVENTS, event_id, "Event")
-
-    async def _one(self, index: Index[T], doc_id: str, what: str) -> T:
-        found = await self._store.get(index, doc_id)
-        if found is None:
-            raise NotFoundError(f"{what} `{doc_id}` not found.")
-        return found.doc
+        return await get_or_missing(self._store, EVENTS, event_id, f"Event `{event_id}`")
 
     async def delete(self, kind: str, doc_id: str) -> None:
         indices: dict[str, Index[Any]] = {"profile": PROFILES, "session": SESSIONS, "event": EVENTS}
-        index = indices[kind]
-        if not await self._store.delete(index, doc_id):
-            raise NotFoundError(f"{kind.capitalize()} `{doc_id}` not found.")
+        await delete_or_missing(self._store, indices[kind], doc_id, f"{kind.capitalize()} `{doc_id}`")
 
     async def profiles(self, *, limit: int, after: str | None) -> Page[Profile]:
         return await self._store.query(PROFILES, None, sort=_newest("metadata.time.insert"), limit=limit, after=after)

@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 import msgspec
 
-from tracardi.domain.errors import FieldError, InvalidInput, NotFoundError, SourceRejected
+from tracardi.domain.errors import FieldError, InvalidInput, SourceRejected
 from tracardi.domain.query import Sort
 from tracardi.domain.source import SOURCE_TYPES, EventSource
+from tracardi.engine._stored import delete_or_missing, get_or_missing
 from tracardi.storage import SOURCES, DocumentStore, Page
 
 
@@ -63,15 +64,11 @@ class SourceService:
         return source
 
     async def get(self, source_id: str) -> EventSource:
-        found = await self._store.get(SOURCES, source_id.strip().lower())
-        if found is None:
-            raise NotFoundError(f"Event source `{source_id}` not found.")
-        return found.doc
+        return await get_or_missing(self._store, SOURCES, source_id.strip().lower(), f"Event source `{source_id}`")
 
     async def delete(self, source_id: str) -> None:
         source_id = source_id.strip().lower()
-        if not await self._store.delete(SOURCES, source_id):
-            raise NotFoundError(f"Event source `{source_id}` not found.")
+        await delete_or_missing(self._store, SOURCES, source_id, f"Event source `{source_id}`")
         self._cache.pop(source_id, None)
 
     async def list(self, *, limit: int = 100, after: str | None = None) -> Page[EventSource]:

@@ -7,12 +7,12 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from tracardi.domain.errors import NotFoundError
 from tracardi.domain.identity import MergeKeys
 from tracardi.domain.mapping import EventToProfile
 from tracardi.domain.reshape import EventReshaping
 from tracardi.domain.segment import Segment
 from tracardi.domain.validation import EventSchema
+from tracardi.engine._stored import delete_or_missing, get_or_missing
 from tracardi.engine.profiling._checks import (
     check_event_schema,
     check_mapping,
@@ -108,14 +108,10 @@ class ProfilingService:
         return found.doc if found else None
 
     async def get(self, kind: Kind[T], doc_id: str) -> T:
-        doc = await self.find(kind, doc_id)
-        if doc is None:
-            raise NotFoundError(f"{kind.title} `{doc_id}` not found.")
-        return doc
+        return await get_or_missing(self._store, kind.index, doc_id.strip().lower(), f"{kind.title} `{doc_id}`")
 
     async def delete(self, kind: Kind[T], doc_id: str) -> None:
-        if not await self._store.delete(kind.index, doc_id.strip().lower()):
-            raise NotFoundError(f"{kind.title} `{doc_id}` not found.")
+        await delete_or_missing(self._store, kind.index, doc_id.strip().lower(), f"{kind.title} `{doc_id}`")
         self.invalidate()
 
     async def list(self, kind: Kind[T], *, limit: int = 100, after: str | None = None) -> Page[T]:

@@ -14,11 +14,12 @@ from datetime import datetime
 import msgspec
 
 from tracardi.domain import tql
-from tracardi.domain.errors import FieldError, InvalidInput, NotFoundError
+from tracardi.domain.errors import FieldError, InvalidInput
 from tracardi.domain.live_segment import LiveSegment
 from tracardi.domain.messages import SEGMENTATION_LIVE, SegmentProfiles
 from tracardi.domain.query import Sort
 from tracardi.domain.segment import machine_name
+from tracardi.engine._stored import delete_or_missing, get_or_missing
 from tracardi.engine.background import Background
 from tracardi.log import get_logger
 from tracardi.storage import FLOWS, LIVE_SEGMENTS, PROFILES, DocumentStore, Page
@@ -92,14 +93,12 @@ class LiveSegmentService:
         return found.doc if found else None
 
     async def get(self, doc_id: str) -> LiveSegment:
-        doc = await self.find(doc_id)
-        if doc is None:
-            raise NotFoundError(f"Live segment `{doc_id[:200]}` not found.")
-        return doc
+        return await get_or_missing(
+            self._store, LIVE_SEGMENTS, doc_id.strip().lower(), f"Live segment `{doc_id[:200]}`"
+        )
 
     async def delete(self, doc_id: str) -> None:
-        if not await self._store.delete(LIVE_SEGMENTS, doc_id.strip().lower()):
-            raise NotFoundError(f"Live segment `{doc_id[:200]}` not found.")
+        await delete_or_missing(self._store, LIVE_SEGMENTS, doc_id.strip().lower(), f"Live segment `{doc_id[:200]}`")
 
     async def list_segments(self, *, limit: int = 100, after: str | None = None) -> Page[LiveSegment]:
         return await self._store.query(LIVE_SEGMENTS, None, sort=(Sort(field="name"),), limit=limit, after=after)

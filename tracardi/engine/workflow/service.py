@@ -8,9 +8,10 @@ from datetime import datetime
 
 import msgspec
 
-from tracardi.domain.errors import FieldError, InvalidInput, NotFoundError
+from tracardi.domain.errors import FieldError, InvalidInput
 from tracardi.domain.flow import Flow, FlowTrace, Rule, check_rule, check_structure
 from tracardi.domain.query import Eq, Sort
+from tracardi.engine._stored import delete_or_missing, get_or_missing
 from tracardi.engine.workflow.actions.condition import check_condition
 from tracardi.engine.workflow.compile import CompiledFlow, compile_flow
 from tracardi.engine.workflow.registry import ActionRegistry
@@ -110,14 +111,10 @@ class FlowService:
         return rule
 
     async def get_rule(self, rule_id: str) -> Rule:
-        found = await self._store.get(RULES, rule_id.strip())
-        if found is None:
-            raise NotFoundError(f"Rule `{rule_id[:200]}` not found.")
-        return found.doc
+        return await get_or_missing(self._store, RULES, rule_id.strip(), f"Rule `{rule_id[:200]}`")
 
     async def delete_rule(self, rule_id: str) -> None:
-        if not await self._store.delete(RULES, rule_id.strip()):
-            raise NotFoundError(f"Rule `{rule_id[:200]}` not found.")
+        await delete_or_missing(self._store, RULES, rule_id.strip(), f"Rule `{rule_id[:200]}`")
         self._rules = None
 
     async def list_rules(self, *, limit: int = 20, after: str | None = None) -> Page[Rule]:
@@ -139,14 +136,10 @@ class FlowService:
         return flow
 
     async def get_flow(self, flow_id: str) -> Flow:
-        found = await self._store.get(FLOWS, flow_id.strip())
-        if found is None:
-            raise NotFoundError(f"Flow `{flow_id[:200]}` not found.")
-        return found.doc
+        return await get_or_missing(self._store, FLOWS, flow_id.strip(), f"Flow `{flow_id[:200]}`")
 
     async def delete_flow(self, flow_id: str) -> None:
-        if not await self._store.delete(FLOWS, flow_id.strip()):
-            raise NotFoundError(f"Flow `{flow_id[:200]}` not found.")
+        await delete_or_missing(self._store, FLOWS, flow_id.strip(), f"Flow `{flow_id[:200]}`")
         self._flows.pop(flow_id.strip(), None)
 
     async def list_flows(self, *, limit: int = 20, after: str | None = None) -> Page[Flow]:
