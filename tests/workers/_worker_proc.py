@@ -24,7 +24,10 @@ async def main(url: str, prefix: str, name: str, marker: str) -> None:
     queue = RedisQueue.from_url(url, prefix=prefix)
 
     async def handle(msg: Work, job: Job) -> None:
-        await asyncio.to_thread(Path(marker).write_text, job.id)
+        # written aside and renamed: the test polls for the file and must never see it created but empty
+        part = Path(marker).with_suffix(".part")
+        await asyncio.to_thread(part.write_text, job.id)
+        await asyncio.to_thread(part.replace, marker)
         await asyncio.sleep(3600)  # killed in the middle of the job
 
     options = WorkerOptions(concurrency=1, visibility=0.5, poll=0.05)
