@@ -39,7 +39,7 @@ from tracardi.storage.indices import ALL_INDICES
 from tracardi.storage.memory import InProcessLeases, InProcessLocks
 from tracardi.storage.opensearch import Migrations, OpenSearchDocumentStore
 from tracardi.storage.readers import reader_factory
-from tracardi.storage.redis import RedisLeases, RedisQueue
+from tracardi.storage.redis import RedisLeases, RedisLocks, RedisQueue
 from tracardi.workers import WorkerDeps
 
 log = get_logger("runtime")
@@ -146,16 +146,20 @@ def migrator_of(store: DocumentStore) -> Migrator:
     raise SettingsError(f"no schema migrator for {store!r}")
 
 
-async def _open_queue(settings: Settings, store: DocumentStore) -> tuple[Queue, Leases]:
-    """Redis when ``redis.url`` is set, else a table in the embedded store's file."""
+async def _open_shared(settings: Settings, store: DocumentStore) -> tuple[Queue, Leases, Locks]:
+    """Queue, leases and locks: in Redis when ``redis.url`` is set, else in the embedded store and this process."""
     if settings.redis.url:
+        if settings.redis.lock_ttl <= 0:
+            raise SettingsError("setting `redis.lock_ttl` must be a positive number of seconds")
         queue = RedisQueue.from_url(settings.redis.url, prefix=settings.redis.prefix)
-        return queue, RedisLeases(queue.client, prefix=settings.redis.prefix)
+        prefix = settings.redis.prefix
+        locks = RedisLocks(queue.client, prefix=prefix, ttl=settings.redis.lock_ttl)
+        return queue, RedisLeases(queue.client, prefix=prefix), locks
     if not isinstance(store, SqliteDocumentStore):
         raise SettingsError("the embedded queue needs the embedded store; set redis.url")
     embedded = SqliteQueue(store)
     await embedded.migrate()
-    return embedded, InProcessLeases()
+    return embedded, InProcessLeases(), InProcessLocks()
 
 
 def import_folder(settings: Settings) -> Path:
@@ -195,10 +199,9 @@ async def open_services(settings: Settings, metrics: Metrics | None = None) -> A
     queue: Queue | None = None
     http = httpx.AsyncClient()  # one client for the process: webhook actions share its connection pool
     try:
-        queue, leases = await _open_queue(settings, store)
+        queue, leases, locks = await _open_shared(settings, store)
         metrics = metrics or Metrics()
         sources = SourceService(store, ttl=settings.tracker.source_cache_ttl)
-        locks = InProcessLocks()
         background = Background(queue)
         live_segments = LiveSegmentService(store, background, _utcnow)
         flows = FlowService(store, ActionRegistry(ACTIONS), ttl=settings.workflows.cache_ttl)

@@ -66,9 +66,12 @@ class RedisOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     """Redis for queues, caches and locks across hosts (section ``[redis]``); empty url: embedded defaults."""
 
     url: str = ""
-    """e.g. ``redis://127.0.0.1:6379/0``; set: queues and leases live in Redis, else in the embedded store."""
+    """e.g. ``redis://127.0.0.1:6379/0``; set: queues, leases and merge locks live in Redis, else in this process
+    and the embedded store."""
     prefix: str = "tracardi:"
     """Prefix of every key, so deployments (and tests) can share one Redis."""
+    lock_ttl: float = 30.0
+    """Seconds after which a lock a crashed host held in Redis frees itself; far above a hold (a profile merge)."""
 
 
 class RuntimeOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

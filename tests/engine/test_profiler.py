@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
 
 from tests.conftest import Running
 from tracardi.domain.identity import REQUEST_KEY, MergeKeys
@@ -10,6 +13,7 @@ from tracardi.domain.profile import Profile, new_profile
 from tracardi.engine.profiling import Profiler, ProfilingOptions, ProfilingService
 from tracardi.storage import PROFILES
 from tracardi.storage.memory import InProcessLocks
+from tracardi.storage.redis import RedisLocks
 
 NOW = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -57,3 +61,30 @@ async def test_a_merge_whose_locks_are_busy_is_deferred_to_the_next_track(server
     assert await _after_flows(server, profiler, second)
     assert await store.get(PROFILES, "first") is None
     assert set((await store.get(PROFILES, "second")).doc.ids) == {"first", "second"}  # type: ignore[union-attr]
+
+
+async def test_two_hosts_tracking_one_new_email_at_once_leave_one_profile(
+    server: Running, redis_url: str, redis_prefix: str
+) -> None:
+    """Each host has its own process (its own RedisLocks); the merge-key lock in Redis serialises them."""
+    store = server.services.store
+    profiling = ProfilingService(store)
+    await profiling.set_merge_keys(MergeKeys(keys=["traits.email"]))
+    hosts = [RedisLocks(aioredis.Redis.from_url(redis_url), prefix=redis_prefix) for _ in range(2)]
+    try:
+        for n in range(5):
+            a = await _stored(server, f"a{n}", email=f"person{n}@example.com")
+            b = await _stored(server, f"b{n}", email=f"Person{n}@example.com")
+            await asyncio.gather(
+                *(
+                    _after_flows(server, Profiler(profiling, store, locks), p)
+                    for locks, p in zip(hosts, (a, b), strict=True)
+                )
+            )
+            left = [p for p in (f"a{n}", f"b{n}") if await store.get(PROFILES, p) is not None]
+            assert len(left) == 1, f"both hosts kept a profile with person{n}@example.com"
+            survivor = (await store.get(PROFILES, left[0])).doc  # type: ignore[union-attr]
+            assert set(survivor.ids) == {f"a{n}", f"b{n}"}
+    finally:
+        for locks in hosts:
+            await locks._r.aclose()

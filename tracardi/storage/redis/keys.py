@@ -8,7 +8,8 @@ GROUP = "workers"
 
 
 class Keys:
-    """Key names under ``prefix``: ``<prefix>q:<queue>:stream`` and its siblings, ``<prefix>lease:<key>``."""
+    """Key names under ``prefix``: ``<prefix>q:<queue>:stream`` and its siblings, ``<prefix>lease:<key>``,
+    ``<prefix>lock:<key>``."""
 
     def __init__(self, prefix: str = DEFAULT_PREFIX) -> None:
         self.prefix = prefix
@@ -35,6 +36,9 @@ class Keys:
 
     def lease(self, key: str) -> str:
         return f"{self.prefix}lease:{key}"
+
+    def lock(self, key: str) -> str:
+        return f"{self.prefix}lock:{key}"
 
     def all_of_prefix(self) -> str:
         """A SCAN pattern of every key of this prefix (tests clean up with it)."""
