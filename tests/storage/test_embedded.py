@@ -433,3 +433,56 @@ async def test_wal_is_checkpointed_off_the_commit_path(tmp_path, monkeypatch) ->
     finally:
         await store.close()
     assert not wal.exists() or wal.stat().st_size == 0
+
+
+async def test_a_reader_on_the_wal_never_stalls_the_writer(tmp_path, monkeypatch) -> None:
+    """A long read (a reader's open snapshot) keeps the WAL from starting over; writes go on meanwhile instead of
+    waiting the busy timeout (5 s) behind it, and the WAL starts over once the reader is done."""
+    import sqlite3
+    import time
+
+    import msgspec
+
+    from tracardi.storage import Index, Put
+    from tracardi.storage.embedded import SqliteDocumentStore, _checkpoint
+    from tracardi.storage.embedded._connect import BUSY_TIMEOUT_MS
+
+    class Blob(msgspec.Struct):
+        id: str
+        text: str
+
+    monkeypatch.setattr(_checkpoint, "CHECK_EVERY_S", 0.02)
+    blobs = Index("blob", Blob)
+    store = SqliteDocumentStore(tmp_path / "db.sqlite", [blobs], synchronous="NORMAL")
+    store._checkpointer._threshold = 64 * 1024
+    await store.migrate()
+    reader = sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None)
+
+    async def write(rounds: int, tag: str) -> float:
+        slowest = 0.0
+        for n in range(rounds):
+            started = time.perf_counter()
+            await store.bulk([Put(blobs, f"{tag}{n}-{i}", Blob(id=f"{tag}{n}-{i}", text="x" * 4000)) for i in range(8)])
+            slowest = max(slowest, time.perf_counter() - started)
+            await asyncio.sleep(0.005)
+        return slowest
+
+    try:
+        await write(5, "before")
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM sqlite_master").fetchone()  # holds its snapshot of the log
+        checkpoints = store._checkpointer.checkpoints
+        slowest = await write(60, "during")
+        assert store._checkpointer.checkpoints > checkpoints, "the checkpointer did not run meanwhile"
+        assert slowest < BUSY_TIMEOUT_MS / 1000 / 2, f"a write waited {slowest:.1f} s behind the reader"
+        reader.execute("COMMIT")
+        resets = store._writer.wal_resets
+        for _ in range(100):
+            await write(1, f"after{_}")
+            if store._writer.wal_resets > resets:
+                break
+        assert store._writer.wal_resets > resets, "the WAL never started over after the reader left"
+        assert await store.count(blobs) == 8 * (5 + 60) + 8 * (_ + 1)
+    finally:
+        reader.close()
+        await store.close()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tracardi.storage.embedded._cache import DocCache, Entry
-from tracardi.storage.embedded._connect import connect_writer
+from tracardi.storage.embedded._connect import BUSY_TIMEOUT_MS, connect_writer
 from tracardi.storage.embedded._errors import storage_error
 from tracardi.storage.errors import StorageError, Unavailable
 
@@ -133,13 +133,23 @@ class Writer:
             self._finish(reason, stop, jobs)
 
     def _restart_wal(self, cur: sqlite3.Cursor) -> None:
-        """Checkpoint what the last PASSIVE checkpoint left and have the next commit write the WAL from its start."""
+        """Checkpoint what the last PASSIVE checkpoint left and have the next commit write the WAL from its start.
+
+        A reader still on the log makes a RESTART wait for it; the writer does not (every request would wait with
+        it, up to the busy timeout behind a long query): it tries without waiting and leaves the rest for the
+        checkpointer's next round.
+        """
         self._wal_reset.clear()
         try:
-            cur.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            cur.execute("PRAGMA busy_timeout = 0")
+            try:
+                busy = cur.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()[0]
+            finally:
+                cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         except sqlite3.Error:
             return  # a failed checkpoint loses nothing: the WAL keeps every commit; the next one tries again
-        self.wal_resets += 1
+        if not busy:
+            self.wal_resets += 1
 
     def _take(self) -> tuple[list[Job], _Stop | None]:
         """Block for one item, then take whatever else is queued, up to a group's size or a stop."""
