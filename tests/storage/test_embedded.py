@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -18,8 +19,9 @@ from tests.storage.contract import CACHED, CONTRACT_INDICES, DECLARED, Doc, Docu
 from tests.storage.sqlite_helpers import db, rows, store_at
 from tracardi.domain.query import And, Eq, In, Not, Range, Sort
 from tracardi.storage import Delete, Index, InvalidQuery, Put, StorageError, Unavailable
-from tracardi.storage.embedded import SqliteDocumentStore
+from tracardi.storage.embedded import SqliteDocumentStore, _checkpoint
 from tracardi.storage.embedded import documents as documents_module
+from tracardi.storage.embedded._connect import BUSY_TIMEOUT_MS
 
 __all__ = ["db"]  # the fixture
 
@@ -399,90 +401,81 @@ async def test_synchronous_normal_still_stores(db: Path) -> None:
         assert await store.get(DECLARED, "a") is not None
 
 
-async def test_wal_is_checkpointed_off_the_commit_path(tmp_path, monkeypatch) -> None:
+class Blob(msgspec.Struct):
+    id: str
+    text: str
+
+
+BLOBS = Index("blob", Blob)
+
+
+async def _wal_store(path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int) -> SqliteDocumentStore:
+    """A store whose checkpointer looks at the WAL every 20 ms and acts past ``threshold`` bytes."""
+    monkeypatch.setattr(_checkpoint, "CHECK_EVERY_S", 0.02)
+    store = SqliteDocumentStore(path, [BLOBS], synchronous="NORMAL")
+    store._checkpointer._threshold = threshold
+    await store.migrate()
+    return store
+
+
+def _blobs(tag: str, n: int) -> list[Put[Blob]]:
+    return [Put(BLOBS, f"{tag}-{i}", Blob(id=f"{tag}-{i}", text="x" * 4000)) for i in range(n)]
+
+
+async def test_wal_is_checkpointed_off_the_commit_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Under steady writes the WAL starts over instead of growing with everything written (commits never
     checkpoint themselves), and nothing written is lost."""
-
-    import msgspec
-
-    from tracardi.storage import Index, Put
-    from tracardi.storage.embedded import SqliteDocumentStore, _checkpoint
-
-    class Blob(msgspec.Struct):
-        id: str
-        text: str
-
-    monkeypatch.setattr(_checkpoint, "CHECK_EVERY_S", 0.02)
-    blobs = Index("blob", Blob)
-    store = SqliteDocumentStore(tmp_path / "db.sqlite", [blobs], synchronous="NORMAL")
-    store._checkpointer._threshold = 256 * 1024
+    store = await _wal_store(tmp_path / "db.sqlite", monkeypatch, 256 * 1024)
     wal = tmp_path / "db.sqlite-wal"
-    await store.migrate()
     written = rounds = 0
     try:
         while rounds < 400 and (rounds < 40 or store._writer.wal_resets < 3):
-            await store.bulk(
-                [Put(blobs, f"{rounds}-{i}", Blob(id=f"{rounds}-{i}", text="x" * 4000)) for i in range(20)]
-            )
+            await store.bulk(_blobs(str(rounds), 20))
             written += 20 * 4000
             rounds += 1
             await asyncio.sleep(0.002)  # steady traffic, as from visitors, not one burst
         assert store._checkpointer.checkpoints > 0 and store._writer.wal_resets >= 3
         assert wal.stat().st_size < written / 2, "the WAL grew with everything written"
-        assert await store.count(blobs) == rounds * 20
+        assert await store.count(BLOBS) == rounds * 20
     finally:
         await store.close()
     assert not wal.exists() or wal.stat().st_size == 0
 
 
-async def test_a_reader_on_the_wal_never_stalls_the_writer(tmp_path, monkeypatch) -> None:
+async def test_a_reader_on_the_wal_never_stalls_the_writer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A long read (a reader's open snapshot) keeps the WAL from starting over; writes go on meanwhile instead of
     waiting the busy timeout (5 s) behind it, and the WAL starts over once the reader is done."""
-    import sqlite3
-    import time
-
-    import msgspec
-
-    from tracardi.storage import Index, Put
-    from tracardi.storage.embedded import SqliteDocumentStore, _checkpoint
-    from tracardi.storage.embedded._connect import BUSY_TIMEOUT_MS
-
-    class Blob(msgspec.Struct):
-        id: str
-        text: str
-
-    monkeypatch.setattr(_checkpoint, "CHECK_EVERY_S", 0.02)
-    blobs = Index("blob", Blob)
-    store = SqliteDocumentStore(tmp_path / "db.sqlite", [blobs], synchronous="NORMAL")
-    store._checkpointer._threshold = 64 * 1024
-    await store.migrate()
+    store = await _wal_store(tmp_path / "db.sqlite", monkeypatch, 64 * 1024)
     reader = sqlite3.connect(tmp_path / "db.sqlite", isolation_level=None)
+    written = 0
 
-    async def write(rounds: int, tag: str) -> float:
+    async def write(rounds: int) -> float:
+        nonlocal written
         slowest = 0.0
-        for n in range(rounds):
+        for _ in range(rounds):
             started = time.perf_counter()
-            await store.bulk([Put(blobs, f"{tag}{n}-{i}", Blob(id=f"{tag}{n}-{i}", text="x" * 4000)) for i in range(8)])
+            await store.bulk(_blobs(str(written), 8))
+            written += 1
             slowest = max(slowest, time.perf_counter() - started)
             await asyncio.sleep(0.005)
         return slowest
 
     try:
-        await write(5, "before")
+        await write(5)
         reader.execute("BEGIN")
         reader.execute("SELECT count(*) FROM sqlite_master").fetchone()  # holds its snapshot of the log
         checkpoints = store._checkpointer.checkpoints
-        slowest = await write(60, "during")
+        slowest = await write(60)
         assert store._checkpointer.checkpoints > checkpoints, "the checkpointer did not run meanwhile"
         assert slowest < BUSY_TIMEOUT_MS / 1000 / 2, f"a write waited {slowest:.1f} s behind the reader"
         reader.execute("COMMIT")
         resets = store._writer.wal_resets
         for _ in range(100):
-            await write(1, f"after{_}")
+            await write(1)
             if store._writer.wal_resets > resets:
                 break
         assert store._writer.wal_resets > resets, "the WAL never started over after the reader left"
-        assert await store.count(blobs) == 8 * (5 + 60) + 8 * (_ + 1)
+        assert await store.count(BLOBS) == 8 * written
     finally:
         reader.close()
         await store.close()
