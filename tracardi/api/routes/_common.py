@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import Scope
 
-from tracardi.api.errors import BodyTooLarge
+from tracardi.api.errors import BodyTooLarge, json_response
 from tracardi.api.services import STATE_KEY, ApiServices
 from tracardi.domain.errors import EventRejected, FieldError, InvalidInput, SourceRejected
 from tracardi.engine import RequestInfo, TrackResult
+from tracardi.storage import Page
 
 _HIDDEN_HEADERS = ("authorization", "cookie")
 
@@ -72,5 +74,6 @@ def page_params(request: Request, *, default: int = 20, maximum: int = 1000) -> 
     return limit, request.query_params.get("after") or None
 
 
-def page_body(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
-    return {"items": items, "next": next_cursor}
+def page_response(page: Page[Any]) -> Response:
+    """A page of documents as the admin API lists them: ``{"items": [...], "next": cursor or null}``."""
+    return json_response({"items": [v.doc for v in page.items], "next": page.next})

@@ -100,9 +100,6 @@ class LiveSegmentService:
     async def delete(self, doc_id: str) -> None:
         await delete_or_missing(self._store, LIVE_SEGMENTS, doc_id.strip().lower(), f"Live segment `{doc_id[:200]}`")
 
-    async def list_segments(self, *, limit: int = 100, after: str | None = None) -> Page[LiveSegment]:
-        return await self._store.query(LIVE_SEGMENTS, None, sort=(Sort(field="name"),), limit=limit, after=after)
-
     async def enqueue_all(self, batch: int, errors: list[str]) -> int:
         """Queue every profile once per enabled live segment, ``batch`` ids per job; how many profile-segment
         pairs were queued. A live segment whose flow is gone is skipped and named in ``errors``."""
@@ -126,3 +123,7 @@ class LiveSegmentService:
             queued += len(ids)
         log.info("live_segment_queued", live_segment=live.id, profiles=queued)
         return queued
+
+    # last in the class: after it, `list` in an annotation here would name this method
+    async def list(self, *, limit: int = 100, after: str | None = None) -> Page[LiveSegment]:
+        return await self._store.query(LIVE_SEGMENTS, None, sort=(Sort(field="name"),), limit=limit, after=after)

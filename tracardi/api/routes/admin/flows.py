@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from tracardi.api._body import read_json
 from tracardi.api.errors import json_response
-from tracardi.api.routes._common import page_body, page_params, services
+from tracardi.api.routes._common import page_params, page_response, services
 from tracardi.api.routes.admin._auth import admin
 from tracardi.domain.errors import FieldError, InvalidInput
 from tracardi.domain.flow import Flow, Rule
@@ -59,7 +59,7 @@ class _Crud(Generic[T]):
     async def listing(self, request: Request) -> Response:
         limit, after = page_params(request)
         page = await self.store(request).list(limit=limit, after=after)
-        return json_response(page_body([v.doc for v in page.items], page.next))
+        return page_response(page)
 
     def routes(self, path: str) -> list[Route]:
         one = f"{path}/{{{self.param}}}"

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from tracardi.api._body import read_body
 from tracardi.api.errors import json_response, validation_error
-from tracardi.api.routes._common import page_body, page_params, services
+from tracardi.api.routes._common import page_params, page_response, services
 from tracardi.api.routes.admin._auth import admin
 from tracardi.domain.errors import FieldError, InvalidInput, NotFoundError
 from tracardi.domain.imports import ImportSpec
@@ -53,7 +53,7 @@ async def start(request: Request) -> Response:
 async def list_imports(request: Request) -> Response:
     limit, after = page_params(request)
     page = await _imports(request).list_imports(limit=limit, after=after)
-    return json_response(page_body([v.doc for v in page.items], page.next))
+    return page_response(page)
 
 
 @admin
@@ -67,7 +67,7 @@ async def import_errors(request: Request) -> Response:
     """The bad rows of an import in line order: ``line``, ``error`` and the start of the ``row``."""
     limit, after = page_params(request)
     page = await _imports(request).errors(_import_id(request), limit=limit, after=after)
-    return json_response(page_body([v.doc for v in page.items], page.next))
+    return page_response(page)
 
 
 routes = [

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tracardi.api.errors import json_response
-from tracardi.api.routes._common import page_body, page_params, services
+from tracardi.api.routes._common import page_params, page_response, services
 from tracardi.api.routes.admin._auth import Handler, admin
 
 
@@ -21,14 +21,14 @@ async def get_profile(request: Request) -> Response:
 async def list_profiles(request: Request) -> Response:
     limit, after = page_params(request)
     page = await services(request).records.profiles(limit=limit, after=after)
-    return json_response(page_body([v.doc for v in page.items], page.next))
+    return page_response(page)
 
 
 @admin
 async def profile_sessions(request: Request) -> Response:
     limit, after = page_params(request)
     page = await services(request).records.sessions_of(request.path_params["id"], limit=limit, after=after)
-    return json_response(page_body([v.doc for v in page.items], page.next))
+    return page_response(page)
 
 
 @admin
@@ -38,7 +38,7 @@ async def profile_events(request: Request) -> Response:
     page = await services(request).records.events_of(
         profile_id=request.path_params["id"], event_type=event_type, limit=limit, after=after
     )
-    return json_response(page_body([v.doc for v in page.items], page.next))
+    return page_response(page)
 
 
 @admin
@@ -50,7 +50,7 @@ async def get_session(request: Request) -> Response:
 async def session_events(request: Request) -> Response:
     limit, after = page_params(request)
     page = await services(request).records.events_of(session_id=request.path_params["id"], limit=limit, after=after)
-    return json_response(page_body([v.doc for v in page.items], page.next))
+    return page_response(page)
 
 
 @admin

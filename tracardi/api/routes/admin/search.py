@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from tracardi.api._body import read_json
 from tracardi.api.errors import json_response
-from tracardi.api.routes._common import page_body, services
+from tracardi.api.routes._common import page_response, services
 from tracardi.api.routes.admin._auth import admin
 from tracardi.domain.tql import MAX_LENGTH, TqlNotQueryable, TqlSyntaxError
 
@@ -39,7 +39,7 @@ async def search_profiles(request: Request) -> Response:
         return _where_error(f"Invalid condition: {exc}", {"position": exc.position, "token": exc.token})
     except TqlNotQueryable as exc:
         return _where_error(f"The condition cannot be searched: {exc}", {})
-    return json_response(page_body([v.doc for v in page.items], page.next))
+    return page_response(page)
 
 
 def _where_error(detail: str, where: dict[str, Any]) -> Response:
