@@ -8,20 +8,32 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import httpx
 import msgspec
 import pytest
 
-from tests.api.flows_helpers import chain, node, rule
+from tests.api.flows_helpers import chain, edge, flow, node, rule
+from tests.api.test_actions_webhook import Endpoint, endpoint
 from tests.conftest import SettingsFactory, payload
 from tracardi.domain.flow import Flow, Rule
 from tracardi.domain.payload import TrackerPayload
 from tracardi.engine import Tracker
-from tracardi.engine.workflow import ACTIONS, ActionRegistry, Fired, FlowContext, FlowService, Result, Workflows
+from tracardi.engine.workflow import (
+    ACTIONS,
+    ActionDeps,
+    ActionRegistry,
+    Fired,
+    FlowContext,
+    FlowService,
+    Result,
+    Workflows,
+)
 from tracardi.engine.workflow.action import Action, NoConfig
 from tracardi.services import Services, open_services
 from tracardi.storage import PROFILES
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+__all__ = ["endpoint"]  # the fixture
 
 
 class OtherHostWrites(Action[NoConfig]):
@@ -61,11 +73,14 @@ async def services(make_settings: SettingsFactory) -> AsyncIterator[Services]:
         yield svc
 
 
-async def _tracker(svc: Services, flow_doc: dict[str, Any], event_type: str) -> Tracker:
+async def _tracker(
+    svc: Services, flow_doc: dict[str, Any], event_type: str, http: httpx.AsyncClient | None = None
+) -> Tracker:
     flows = FlowService(svc.store, ActionRegistry([*ACTIONS, OtherHostWrites, Answer]))
     await flows.save_flow(msgspec.convert(flow_doc, Flow), NOW)
     await flows.save_rule(msgspec.convert(rule("r", event_type, flow_doc["id"]), Rule), NOW)
-    return Tracker(svc.store, svc.sources, svc.locks, metrics=svc.metrics, workflows=Workflows(flows))
+    workflows = Workflows(flows, deps=ActionDeps(http=http))
+    return Tracker(svc.store, svc.sources, svc.locks, metrics=svc.metrics, workflows=workflows)
 
 
 def _payload(body: dict[str, Any]) -> TrackerPayload:
@@ -84,6 +99,27 @@ async def test_a_retried_attempt_reruns_the_flow_on_fresh_data_without_doubling_
     stored = await services.store.get(PROFILES, first.profile.id)
     assert stored is not None
     assert stored.doc.stats.counters == {"n": 1} and stored.doc.traits == {"other": 1}
+
+
+async def test_a_retried_attempt_does_not_call_a_webhook_again(services: Services, endpoint: Endpoint) -> None:
+    """The retry re-runs the flow, but the endpoint got its call in the first attempt: the retry takes that
+    answer instead of calling again (a second order, a second e-mail)."""
+    OtherHostWrites.store, OtherHostWrites.fired = services.store, 0
+    hook = node("hook", "webhook", url=endpoint.url + "/hook/u1", method="POST", body={"n": 1})
+    reply = node("reply", "copy-data", copy={"profile@traits.reply": "payload@body.got"})
+    nodes = [node("start", "start"), node("w", "other-host-writes"), hook, reply]
+    edges = [edge("start", "w"), edge("w", "hook"), edge("hook", "reply", port="response")]
+    async with httpx.AsyncClient() as http:
+        tracker = await _tracker(services, flow("f", nodes, edges), "buy", http)
+        first = await tracker.track(_payload(payload({"type": "seed"})))
+        assert first.profile is not None and first.session is not None
+        ids = {"profile": {"id": first.profile.id}, "session": {"id": first.session.id}}
+        await tracker.track(_payload(payload({"type": "buy"}, **ids)))
+    assert OtherHostWrites.fired == 2, "the first attempt conflicted and was retried"
+    assert endpoint.calls == {"/hook/u1": 1}
+    stored = await services.store.get(PROFILES, first.profile.id)
+    assert stored is not None
+    assert stored.doc.traits == {"other": 1, "reply": {"n": 1}}, "the retry went on with the first answer"
 
 
 async def test_flows_response_and_ux_are_returned_to_the_client(services: Services) -> None:

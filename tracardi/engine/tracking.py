@@ -28,7 +28,7 @@ from tracardi.engine.profiles import find_profile
 from tracardi.engine.profiling import Profiler, ProfilingService
 from tracardi.engine.sources import SourceService
 from tracardi.engine.useragent import parse_user_agent
-from tracardi.engine.workflow import FlowsOutcome, Workflows
+from tracardi.engine.workflow import EffectKey, FlowsOutcome, Workflows
 from tracardi.metrics import Metrics
 from tracardi.storage import (
     EVENTS,
@@ -152,14 +152,16 @@ class Tracker:
     async def _attempts(
         self, payload: TrackerPayload, source: EventSource, request: RequestInfo, flags: _Flags, session_id: str
     ) -> TrackResult:
+        # what every attempt repeats: the event ids, and the outcome of the flows' calls outside (webhooks)
         event_ids = RepeatedIds(self._event_id)
+        effects: dict[EffectKey, Any] = {}
         for _ in range(self._options.max_retries - 1):
             try:
-                return await self._attempt(payload, source, request, flags, session_id, event_ids)
+                return await self._attempt(payload, source, request, flags, session_id, event_ids, effects)
             except VersionConflict:
                 self._metrics.write_conflicts.inc()
                 event_ids.restart()
-        return await self._attempt(payload, source, request, flags, session_id, event_ids)
+        return await self._attempt(payload, source, request, flags, session_id, event_ids, effects)
 
     def _flags(self, payload: TrackerPayload, source: EventSource, profile_less: bool) -> _Flags:
         transitional = source.transitional
@@ -181,10 +183,11 @@ class Tracker:
         flags: _Flags,
         session_id: str,
         event_ids: RepeatedIds,
+        effects: dict[EffectKey, Any],
     ) -> TrackResult:
         stored_session = await self._store.get(SESSIONS, session_id) if session_id else None
         profile_id = self._profile_id_to_load(payload, stored_session, flags)
-        call = _Call(self, payload, source, request, flags, event_ids)
+        call = _Call(self, payload, source, request, flags, event_ids, effects)
         if not profile_id:
             return await call.run(session_id, stored_session, None)
         async with self._locks.hold(f"profile:{profile_id}"):
@@ -213,9 +216,11 @@ class _Call:
         request: RequestInfo,
         flags: _Flags,
         event_ids: RepeatedIds,
+        effects: dict[EffectKey, Any],
     ) -> None:
         self.t = tracker
         self.event_ids = event_ids
+        self.effects = effects
         self.payload = payload
         self.source = source
         self.request = request
@@ -267,7 +272,9 @@ class _Call:
         workflows = self.t._workflows
         if workflows is None:
             return None
-        return await workflows.on_track(events, profile, session, self.source.id, debug=self.flags.debug)
+        return await workflows.on_track(
+            events, profile, session, self.source.id, debug=self.flags.debug, effects=self.effects
+        )
 
     def _profile(self, stored: Versioned[Profile] | None) -> tuple[Profile | None, bool]:
         if self.flags.profile_less:

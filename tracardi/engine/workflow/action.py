@@ -35,6 +35,10 @@ class ActionDeps:
     """Post-event segmentation on demand (the segment-profile action)."""
 
 
+EffectKey = tuple[str, str, str, int]
+"""(event id, flow id, node id, the node's n-th effect on that event)."""
+
+
 class NoConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The config of an action that takes none."""
 
@@ -95,6 +99,7 @@ class FlowContext:
         debug: bool = False,
         deps: ActionDeps | None = None,
         inject_budget: int = 0,
+        effects: dict[EffectKey, Any] | None = None,
     ) -> None:
         self.scope: dict[str, Any] = {
             "profile": profile,
@@ -116,6 +121,10 @@ class FlowContext:
         """Events actions added to this tracking call (stored with it, and routed to rules in turn)."""
         self.inject_budget = inject_budget
         """How many events this run may still add (bounds a flow that injects the event it runs on)."""
+        self.effects: dict[EffectKey, Any] = {} if effects is None else effects
+        """Outcomes of actions with effects outside the CDP (webhook calls), kept across the attempts of one
+        tracking call: a retried attempt re-runs its flows but must not call anybody twice."""
+        self._effects_seen: dict[tuple[str, str, str], int] = {}
 
     @property
     def profile(self) -> Profile | None:
@@ -156,6 +165,14 @@ class FlowContext:
 
     def log(self, level: str, message: str) -> None:
         self.logs.append(LogEntry(self.node_id, level, message))
+
+    def effect_key(self) -> EffectKey:
+        """The running node's next effect on this event in this flow: the n-th call of a node (in a loop) has the
+        same key in every attempt, as the event keeps its id across attempts."""
+        base = (self.event.id, str(self.scope["flow"].get("id", "")), self.node_id)
+        n = self._effects_seen.get(base, 0)
+        self._effects_seen[base] = n + 1
+        return (*base, n)
 
 
 class Action(Generic[C]):

@@ -16,7 +16,7 @@ from tracardi.domain.profile import Profile
 from tracardi.domain.session import Session
 from tracardi.domain.tql import evaluate, parse
 from tracardi.engine.background import Background
-from tracardi.engine.workflow.action import ActionDeps, Continuation, FlowContext
+from tracardi.engine.workflow.action import ActionDeps, Continuation, EffectKey, FlowContext
 from tracardi.engine.workflow.compile import CompiledFlow
 from tracardi.engine.workflow.guard import Snapshot, check
 from tracardi.engine.workflow.runner import FlowLimits, RunResult, run_flow
@@ -137,6 +137,7 @@ class Workflows:
         trace: bool,
         resume: tuple[str, str, Any] | None = None,
         injected_before: int = 0,
+        effects: dict[EffectKey, Any] | None = None,
     ) -> FlowRun:
         """Run one flow on these entities and validate what it left (see ``guard``); the entities to go on with
         are ``run.ctx.profile`` / ``.session`` / ``.event``."""
@@ -152,6 +153,7 @@ class Workflows:
             debug=trace,
             deps=self._deps,
             inject_budget=budget,
+            effects=effects,
         )
         result = await run_flow(flow, ctx, self._limits, trace=trace, resume=resume)
         checked = check(snapshot, ctx.profile, ctx.session, ctx.event)
@@ -174,9 +176,11 @@ class Workflows:
         source_id: str,
         *,
         debug: bool,
+        effects: dict[EffectKey, Any] | None = None,
     ) -> FlowsOutcome | None:
         """Run the flows routed to each event (in order); None when no rule matched. Events the flows changed are
-        replaced in ``events``; the outcome carries the profile and session to save."""
+        replaced in ``events``; the outcome carries the profile and session to save. ``effects`` is kept by the
+        caller across the attempts of one tracking call (see ``FlowContext.effects``)."""
         if not self.options.enabled or not await self.flows.has_rules():
             return None
         outcome: FlowsOutcome | None = None
@@ -184,7 +188,7 @@ class Workflows:
         for i, event in enumerate(events):  # events the flows inject are appended, and routed in turn
             for rule in await self.flows.rules_for(event.type, source_id):
                 outcome = outcome or FlowsOutcome(profile, session)
-                events[i] = await self._run_rule(rule, events[i], outcome, debug)
+                events[i] = await self._run_rule(rule, events[i], outcome, debug, effects)
                 events.extend(outcome.injected[len(events) - sent :])
         if outcome is not None:
             self._changes(outcome)
@@ -218,7 +222,9 @@ class Workflows:
         if outcome.session_changed and outcome.session is not None:
             outcome.session.metadata.time.update = now
 
-    async def _run_rule(self, rule: Rule, event: Event, outcome: FlowsOutcome, debug: bool) -> Event:
+    async def _run_rule(
+        self, rule: Rule, event: Event, outcome: FlowsOutcome, debug: bool, effects: dict[EffectKey, Any] | None
+    ) -> Event:
         if rule.condition and not self._holds(rule, event, outcome):
             return event
         flow = await self.flows.compiled(rule.flow.id)
@@ -227,7 +233,13 @@ class Workflows:
             return event
         trace = debug or event.metadata.debug or flow.debug
         run = await self.run(
-            flow, outcome.profile, outcome.session, event, trace=trace, injected_before=len(outcome.injected)
+            flow,
+            outcome.profile,
+            outcome.session,
+            event,
+            trace=trace,
+            injected_before=len(outcome.injected),
+            effects=effects,
         )
         outcome.before = outcome.before or run.before
         outcome.after = run.after

@@ -11,6 +11,7 @@ write) calls the webhook again: receivers should tolerate a repeat.
 from __future__ import annotations
 
 import asyncio
+import copy
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -96,12 +97,19 @@ class Webhook(Action[WebhookConfig]):
         client = ctx.deps.http
         if client is None:
             raise ActionError("this process has no HTTP client for webhooks")
+        key = ctx.effect_key()
+        done: Result | None = ctx.effects.get(key)
+        if done is not None:  # a retried attempt of the tracking call: the endpoint already got this call
+            return Result(done.port, copy.deepcopy(done.value))
         request = self._request(client, ctx)
         answer = await self._send(client, request)
         if 200 <= answer.status < 300:
-            return Result("response", msgspec.to_builtins(answer))
-        message = f"{request.method} {request.url.host} answered {answer.status}"
-        return Result("error", {"message": message, "node": ctx.node_id, **msgspec.to_builtins(answer)})
+            fired = Result("response", msgspec.to_builtins(answer))
+        else:
+            message = f"{request.method} {request.url.host} answered {answer.status}"
+            fired = Result("error", {"message": message, "node": ctx.node_id, **msgspec.to_builtins(answer)})
+        ctx.effects[key] = Result(fired.port, copy.deepcopy(fired.value))
+        return fired
 
     def _request(self, client: httpx.AsyncClient, ctx: FlowContext) -> httpx.Request:
         c = self.config
