@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 
-_BATCH = 256
+_BATCH = 4096  # ids per os.urandom call: each call releases the GIL and waits to get it back
 
 
 class IdFactory:
