@@ -15,6 +15,7 @@ MIN_RATIO = 0.25
 MAX_HALF_RATE_P99_MS = 20.0
 HEADLINE = "page-view"  # "single-event /track": one page-view per request, returning profile
 FLOW = "flow"  # one event through a rule's 5-node flow, compared with the headline on the server
+ROUNDED = frozenset({HEADLINE, FLOW})  # measured in rounds (--rounds), alternating, each reported by its median run
 MIN_FLOW_SHARE = 0.60
 
 

@@ -48,7 +48,7 @@ class Plan:
     warmup: float
     connections: int
     pairs: int
-    rounds: int  # alternating ceiling/server runs of the headline scenario; the median of each is reported
+    rounds: int  # alternating ceiling/server runs of page-view and flow; the median of each is reported
     port_base: int
     target_cpu: int | None
     client_cpu: int | None
@@ -78,8 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-half-rate", action="store_true", help="skip the latency run at half the page-view rate")
     p.add_argument(
         "--rounds", type=int, default=3,
-        help="runs of each target for page-view, alternating ceiling and server; each one's median is reported"
-        " (default 3: this VM's speed drifts by several %% from one run to the next)",
+        help="runs of each target for page-view and flow, alternating ceiling and server; each one's median is"
+        " reported (default 3: this VM's speed drifts by several %% from one run to the next)",
     )  # fmt: skip
     p.add_argument("--out", type=Path, default=RESULTS, help=f"JSON results (default {RESULTS})")
     p.add_argument(
@@ -244,27 +244,36 @@ def _half_rate(plan: Plan, target: Target, bodies: Path, full_rps: float) -> rep
 def _bench(
     plan: Plan, targets: dict[str, Target], tmp: Path
 ) -> tuple[list[report.Row], list[report.HalfRate], list[report.Row]]:
-    """The reported rows (per scenario and target, the median of its runs), the half-rate runs, and every run."""
+    """The reported rows (per scenario and target, the median of its runs), the half-rate runs, and every run.
+
+    page-view and flow run in ``plan.rounds`` rounds, each round every target on page-view then on flow: a store
+    grows with every run and gets slower, so the flow's ratio to page-view compares runs made at the same size.
+    The other scenarios run once, after them.
+    """
     pairs = {name: _warm(target, plan.pairs) for name, target in targets.items()}
     rows: list[report.Row] = []
     runs: list[report.Row] = []
     halves: list[report.HalfRate] = []
-    for scenario in plan.scenarios:
-        bodies = {name: _bodies_file(tmp, name, scenario, pairs[name]) for name in targets}
-        rounds = plan.rounds if scenario.name == report.HEADLINE else 1
-        measured: dict[str, list[report.Row]] = {name: [] for name in targets}
-        for _ in range(rounds):  # alternating, so a drift of the machine's speed reaches every target alike
+    bodies = {s.name: {n: _bodies_file(tmp, n, s, pairs[n]) for n in targets} for s in plan.scenarios}
+    rounded = [s for s in plan.scenarios if s.name in report.ROUNDED]
+    measured: dict[tuple[str, str], list[report.Row]] = {(s.name, n): [] for s in plan.scenarios for n in targets}
+    for _ in range(plan.rounds if rounded else 0):  # alternating, so a drift of the machine reaches all alike
+        for scenario in rounded:
             for name, target in targets.items():
-                measured[name].append(_measure(plan, target, scenario, bodies[name]))
-        if rounds > 1:
-            print(f"bench: {scenario.name}: {rounds} runs of each target, alternating; the median run is reported")
+                measured[scenario.name, name].append(_measure(plan, target, scenario, bodies[scenario.name][name]))
+    if rounded and plan.rounds > 1:
+        names = " and ".join(s.name for s in rounded)
+        print(f"bench: {names}: {plan.rounds} rounds of each target, alternating; the median run is reported")
+    for scenario in [*rounded, *(s for s in plan.scenarios if s.name not in report.ROUNDED)]:
         for name, target in targets.items():
-            runs += measured[name]
-            rows.append(_median(measured[name]))
+            if scenario not in rounded:
+                measured[scenario.name, name].append(_measure(plan, target, scenario, bodies[scenario.name][name]))
+            runs += measured[scenario.name, name]
+            rows.append(_median(measured[scenario.name, name]))
             if scenario.name == "flow" and name in plan.servers:
                 flows.verify(target.port, plan.admin_token, pairs[name][0].profile)
             if plan.half_rate and scenario.name == report.HEADLINE and rows[-1].measured.rps > 0:
-                halves.append(_half_rate(plan, target, bodies[name], rows[-1].measured.rps))
+                halves.append(_half_rate(plan, target, bodies[scenario.name][name], rows[-1].measured.rps))
     return rows, halves, runs
 
 
@@ -293,7 +302,7 @@ def _intro(plan: Plan) -> None:
     print(f"bench: {', '.join(plan.targets)} x {', '.join(s.name for s in plan.scenarios)}; {pin}")
     print(
         f"bench: wrk -t1 -c{plan.connections} -d{plan.duration:g}s (+{plan.warmup:g}s warm-up), {plan.pairs} pairs,"
-        f" {plan.rounds} alternating runs per target of {report.HEADLINE}"
+        f" {plan.rounds} alternating runs per target of {' and '.join(sorted(report.ROUNDED))}"
     )
 
 
