@@ -38,9 +38,8 @@ class Scenario:
 
 SCENARIOS: dict[str, Scenario] = {
     "page-view": Scenario("page-view", "1 page-view, returning profile", events=1, returning=True),
-    # routed by the rule bench/flows.py installs: if, set data, increase counter, add segment, end. Measured right
-    # after page-view, its ratio's denominator: the scenarios after it grow the store (new-profile adds thousands
-    # of profiles) and a bigger store is slower, which is not the flow's cost.
+    # routed by the rule bench/flows.py installs: if, set data, increase counter, add segment, end. Measured in the
+    # same rounds as page-view, its ratio's denominator (run.py), before the scenarios that add many documents.
     "flow": Scenario(
         "flow", "1 event through a 5-node flow", events=1, returning=True, event=("bench-flow", {"total": 150})
     ),
