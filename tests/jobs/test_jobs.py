@@ -13,6 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from tests.conftest import SettingsFactory, payload
+from tracardi.domain.flow import FlowTrace
 from tracardi.domain.jobs import JobSpec
 from tracardi.domain.payload import TrackerPayload
 from tracardi.domain.query import Eq
@@ -21,17 +22,18 @@ from tracardi.jobs import run_jobs, scheduled_time, trigger_of
 from tracardi.jobs.scheduler import EPOCH
 from tracardi.services import Services, open_services
 from tracardi.settings import SettingsError
-from tracardi.storage import EVENTS, SESSIONS
+from tracardi.storage import EVENTS, FLOW_TRACES, SESSIONS
 from tracardi.storage.redis import RedisLeases
 
 VISIT_END = {"name": "visit-end", "kind": "visit-end", "source": "demo", "interval": 60, "idle": 0.01}
 INACTIVE = {"name": "inactive", "kind": "session-inactive", "source": "demo", "interval": 60, "idle": 0.5}
 BEAT = {"name": "beat", "kind": "profile-event", "source": "demo", "cron": "0 3 * * *", "event_type": "heartbeat"}
+TRACES = {"name": "traces", "kind": "trace-retention", "interval": 3600, "keep": 86400}
 
 
 @pytest.fixture
 async def services(make_settings: SettingsFactory) -> AsyncIterator[Services]:
-    async with open_services(make_settings(jobs={"definitions": [VISIT_END, INACTIVE, BEAT]})) as svc:
+    async with open_services(make_settings(jobs={"definitions": [VISIT_END, INACTIVE, BEAT, TRACES]})) as svc:
         yield svc
 
 
@@ -60,6 +62,7 @@ def test_every_host_computes_the_same_scheduled_time() -> None:
         ({"name": "x", "kind": "session-inactive", "source": "s", "interval": 5, "idle": 60, "window": 30}, "window"),
         ({"name": "x", "kind": "profile-event", "source": "s", "interval": 5, "where": "stats.visits >"}, "where"),
         ({"name": "x", "kind": "profile-event", "source": "s", "interval": 5, "where": "event@type == 'a'"}, "where"),
+        ({"name": "x", "kind": "trace-retention", "interval": 5, "keep": 0}, "keep"),
     ],
 )
 def test_bad_job_definitions_stop_the_start(make_settings: SettingsFactory, spec: dict[str, Any], message: str) -> None:
@@ -83,6 +86,18 @@ async def test_visit_end_emits_visit_ended_through_the_tracker_once(services: Se
     assert again is not None and again.profiles == 0
     runs = await services.jobs.last_runs("visit-end")
     assert [r.profiles for r in runs] == [0, 1]
+
+
+async def test_trace_retention_deletes_the_traces_older_than_keep(services: Services) -> None:
+    now = datetime.now(UTC)
+    ages = {"old-1": timedelta(days=3), "old-2": timedelta(days=1, minutes=1), "recent": timedelta(hours=23)}
+    for trace_id, age in ages.items():
+        trace = FlowTrace(id=trace_id, event_id=f"e-{trace_id}", flow_id="f", time=now - age)
+        await services.store.put(FLOW_TRACES, trace_id, trace)
+    run = await services.jobs.run("traces", now)
+    assert run is not None and (run.status, run.profiles, run.errors) == ("done", 2, [])
+    left = await services.store.query(FLOW_TRACES, None, limit=10)
+    assert [item.doc.id for item in left.items] == ["recent"]
 
 
 async def test_session_inactive_registers_one_event_per_quiet_session(services: Services) -> None:

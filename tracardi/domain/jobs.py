@@ -10,7 +10,7 @@ import msgspec
 from tracardi.domain import tql
 from tracardi.domain.query import And, Condition, Eq
 
-JobKind = Literal["visit-end", "session-inactive", "profile-event", "live-segmentation"]
+JobKind = Literal["visit-end", "session-inactive", "profile-event", "live-segmentation", "trace-retention"]
 MAX_BATCH = 10_000
 
 
@@ -25,7 +25,8 @@ class JobSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     active within ``window`` seconds but not for the last ``idle`` seconds.
     ``profile-event``: register ``event_type`` (default ``heartbeat``) for every profile (in ``segment`` if given).
     ``live-segmentation``: for every enabled live segment, queue every profile on ``segmentation:live`` in jobs of
-    ``batch`` profile ids."""
+    ``batch`` profile ids.
+    ``trace-retention``: delete the flow traces (debug runs) older than ``keep`` seconds."""
     source: str = ""
     """The event source the job's events are tracked through (rules and flows run on them as on any event)."""
     interval: float = 0.0
@@ -45,6 +46,8 @@ class JobSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     """profile-event: only profiles matching this TQL condition, e.g. ``profile@stats.visits > 3``."""
     batch: int = 100
     """live-segmentation: profile ids per ``segmentation:live`` job."""
+    keep: float = 7 * 86400.0
+    """trace-retention: seconds a flow trace is kept."""
     enabled: bool = True
 
     def check(self) -> str | None:
@@ -53,7 +56,7 @@ class JobSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
             return "a job needs a name"
         if (self.interval > 0) == bool(self.cron.strip()):
             return f"job {self.name!r}: give exactly one of interval (seconds > 0) or cron"
-        if self.kind != "live-segmentation" and not self.source.strip():
+        if self.kind not in ("live-segmentation", "trace-retention") and not self.source.strip():
             return f"job {self.name!r}: a {self.kind} job needs the source its events are tracked through"
         if not 1 <= self.batch <= MAX_BATCH:
             return f"job {self.name!r}: batch must be 1 to {MAX_BATCH}"
@@ -61,6 +64,8 @@ class JobSpec(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
             return f"job {self.name!r}: idle must be > 0"
         if self.kind == "session-inactive" and self.window <= self.idle:
             return f"job {self.name!r}: window must be longer than idle"
+        if self.kind == "trace-retention" and self.keep <= 0:
+            return f"job {self.name!r}: keep must be > 0 seconds"
         if self.where.strip():
             try:
                 self.condition()
@@ -93,6 +98,6 @@ class JobRun(msgspec.Struct, kw_only=True):
     """running, done or failed."""
     manual: bool = False
     profiles: int = 0
-    """Profiles (or sessions, for visit-end) the run touched."""
+    """Profiles (or sessions, for visit-end; traces deleted, for trace-retention) the run touched."""
     errors: list[str] = []
     host: str = ""

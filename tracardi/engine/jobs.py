@@ -10,17 +10,17 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 
 from tracardi.domain.errors import NotFoundError
 from tracardi.domain.jobs import JobRun, JobSpec
-from tracardi.domain.query import Eq, Sort
+from tracardi.domain.query import Eq, Range, Sort
 from tracardi.engine.heartbeat import Heartbeat
 from tracardi.engine.segmentation import LiveSegmentService
 from tracardi.log import get_logger
-from tracardi.storage import JOB_RUNS, DocumentStore, Leases
+from tracardi.storage import FLOW_TRACES, JOB_RUNS, DocumentStore, Leases
 
 log = get_logger("jobs")
 
@@ -125,6 +125,9 @@ class JobService:
                 if self._live_segments is None:
                     raise RuntimeError("live segmentation is not available in this process")
                 return await self._live_segments.enqueue_all(spec.batch, errors)
+            case "trace-retention":
+                cutoff = self._clock() - timedelta(seconds=spec.keep)
+                return await self._store.delete_where(FLOW_TRACES, Range(field="time", lt=cutoff))
 
     async def last_runs(self, name: str, limit: int = 10) -> list[JobRun]:
         """The job's most recent runs, newest first."""
