@@ -45,12 +45,11 @@ class FastTrack:
     """ASGI app: POST /track handled here, any other request passed to ``context`` (which wraps the app)."""
 
     def __init__(self, context: RequestContext) -> None:
-        self.app = context
         self.context = context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or _relative_path(scope) != TRACK_PATH:
-            await self.app(scope, receive, send)
+            await self.context(scope, receive, send)
             return
         status, headers, body = await self.respond(scope, receive)
         await send({"type": "http.response.start", "status": status, "headers": headers})
