@@ -149,10 +149,8 @@ def migrator_of(store: DocumentStore) -> Migrator:
 async def _open_shared(settings: Settings, store: DocumentStore) -> tuple[Queue, Leases, Locks]:
     """Queue, leases and locks: in Redis when ``redis.url`` is set, else in the embedded store and this process."""
     if settings.redis.url:
-        if settings.redis.lock_ttl <= 0:
-            raise SettingsError("setting `redis.lock_ttl` must be a positive number of seconds")
-        queue = RedisQueue.from_url(settings.redis.url, prefix=settings.redis.prefix)
         prefix = settings.redis.prefix
+        queue = RedisQueue.from_url(settings.redis.url, prefix=prefix)
         locks = RedisLocks(queue.client, prefix=prefix, ttl=settings.redis.lock_ttl)
         return queue, RedisLeases(queue.client, prefix=prefix), locks
     if not isinstance(store, SqliteDocumentStore):

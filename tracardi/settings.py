@@ -10,7 +10,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -70,7 +70,7 @@ class RedisOptions(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     and the embedded store."""
     prefix: str = "tracardi:"
     """Prefix of every key, so deployments (and tests) can share one Redis."""
-    lock_ttl: float = 30.0
+    lock_ttl: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     """Seconds after which a lock a crashed host held in Redis frees itself; far above a hold (a profile merge)."""
 
 
