@@ -5,7 +5,7 @@ root), never a client per call. Each attempt is bounded by ``timeout`` as a whol
 timeout, a network error, a 5xx or a 429 is retried up to ``retries`` times, waiting ``backoff`` seconds, then
 twice that, and so on. All of it counts against the flow's ``workflows.max_seconds``, so keep
 ``timeout * (retries + 1)`` plus the waits below it. A flow re-run by a retried tracking attempt (a concurrent
-write) calls the webhook again: receivers should tolerate a repeat.
+write) does not call again: it goes on with the first attempt's answer (``FlowContext.effects``). A dry run does call.
 """
 
 from __future__ import annotations
